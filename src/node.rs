@@ -1,0 +1,493 @@
+//! One validator's poll protocol as a sans-I/O state machine: (now, input) in, outputs out.
+//!
+//! A node keeps up to `concurrent_polls` polls outstanding. Each poll samples k validators
+//! by stake weight without replacement, queries them, and is recorded in the node's
+//! [`Decision`] when k answers are in or its timeout fires (missing answers count for
+//! nothing). Answers carry the answerer's current preference. A finalized node stops polling
+//! but keeps answering. The node knows nothing of the transport: the simulator and a socket
+//! bridge both drive it through [`Node::handle`].
+
+use crate::sim::stake::StakeSampler;
+use crate::{ConsensusParams, Decision, Protocol};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// A validator's index in the validator set.
+pub type NodeId = u32;
+
+/// What nodes say to each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message {
+    /// "What do you prefer?" for poll `request`; answers after `deadline` are useless.
+    Query {
+        /// The querier's request id.
+        request: u32,
+        /// The querier's poll timeout, in its clock.
+        deadline: u64,
+    },
+    /// The answer to query `request`: the answerer's preferred choice.
+    Answer {
+        /// The request id of the query.
+        request: u32,
+        /// The answerer's preference.
+        choice: u32,
+    },
+}
+
+/// Timers a node asks its driver for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// Poll `request` times out.
+    PollTimeout {
+        /// The poll's request id.
+        request: u32,
+    },
+}
+
+/// What drives a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// Begin (or, after a crash, resume) polling.
+    Start,
+    /// A message arrived from a peer.
+    Message {
+        /// The sender.
+        from: NodeId,
+        /// What it said.
+        msg: Message,
+    },
+    /// A timer set earlier fired.
+    Timer(Timer),
+}
+
+/// What a node asks its driver to do, or reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Send `msg` to `to`.
+    Send {
+        /// The recipient.
+        to: NodeId,
+        /// The message.
+        msg: Message,
+    },
+    /// Fire `timer` at time `at`.
+    SetTimer {
+        /// When, in the driver's clock.
+        at: u64,
+        /// Which timer.
+        timer: Timer,
+    },
+    /// A poll was recorded: its top choice had `count` votes out of `answers` answers.
+    PollRecorded {
+        /// The poll's request id.
+        request: u32,
+        /// The top choice (ties: smallest id); meaningless when `answers` is 0.
+        choice: u32,
+        /// Votes for it.
+        count: u32,
+        /// Answers received.
+        answers: u32,
+    },
+    /// The node finalized `choice`; reported once.
+    Decided {
+        /// The final choice.
+        choice: u32,
+    },
+}
+
+/// The settings of one node.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// This node's id.
+    pub id: NodeId,
+    /// Engine parameters.
+    pub params: ConsensusParams,
+    /// Which single-decision protocol runs.
+    pub protocol: Protocol,
+    /// Number of choices.
+    pub choices: usize,
+    /// The initial preference.
+    pub initial: usize,
+    /// Poll timeout, in nanoseconds.
+    pub poll_timeout: u64,
+    /// Whether the node may sample itself.
+    pub self_sample: bool,
+    /// Seed of the node's sampling generator.
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Poll {
+    request: u32,
+    sampled: Vec<NodeId>,
+    answered: Vec<bool>,
+    counts: Vec<u32>,
+    answers: u32,
+}
+
+/// One honest validator.
+#[derive(Debug, Clone)]
+pub struct Node {
+    id: NodeId,
+    k: usize,
+    concurrent: usize,
+    poll_timeout: u64,
+    self_sample: bool,
+    decision: Decision,
+    rng: ChaCha8Rng,
+    polls: Vec<Poll>,
+    /// Spare poll buffers, reused so that a poll does not allocate.
+    spare: Vec<Poll>,
+    choices: usize,
+    next_request: u32,
+    polls_recorded: u32,
+    decided_at: Option<u64>,
+}
+
+impl Node {
+    /// A node in its initial state; nothing happens until [`Input::Start`].
+    pub fn new(cfg: &NodeConfig) -> Self {
+        Node {
+            id: cfg.id,
+            k: cfg.params.k,
+            concurrent: cfg.params.concurrent_polls,
+            poll_timeout: cfg.poll_timeout,
+            self_sample: cfg.self_sample,
+            decision: Decision::new(cfg.protocol, &cfg.params, cfg.choices, cfg.initial),
+            rng: ChaCha8Rng::seed_from_u64(cfg.seed),
+            polls: Vec::with_capacity(cfg.params.concurrent_polls),
+            spare: Vec::new(),
+            choices: cfg.choices,
+            next_request: 0,
+            polls_recorded: 0,
+            decided_at: None,
+        }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The current preference.
+    #[inline]
+    pub fn preference(&self) -> usize {
+        self.decision.preference()
+    }
+
+    /// Whether the decision is final.
+    #[inline]
+    pub fn finalized(&self) -> bool {
+        self.decision.finalized()
+    }
+
+    /// When the node finalized, in the driver's clock.
+    pub fn decided_at(&self) -> Option<u64> {
+        self.decided_at
+    }
+
+    /// Polls recorded so far.
+    pub fn polls_recorded(&self) -> u32 {
+        self.polls_recorded
+    }
+
+    /// Polls outstanding now.
+    pub fn outstanding_polls(&self) -> usize {
+        self.polls.len()
+    }
+
+    /// Handles one input at time `now`, appending what the driver must do to `out`.
+    pub fn handle(
+        &mut self,
+        now: u64,
+        input: Input,
+        sampler: &StakeSampler,
+        out: &mut Vec<Output>,
+    ) {
+        match input {
+            Input::Start => {
+                while let Some(p) = self.polls.pop() {
+                    self.spare.push(p);
+                }
+                self.fill_polls(now, sampler, out);
+            }
+            Input::Message { from, msg } => match msg {
+                Message::Query { request, .. } => out.push(Output::Send {
+                    to: from,
+                    msg: Message::Answer {
+                        request,
+                        choice: self.preference() as u32,
+                    },
+                }),
+                Message::Answer { request, choice } => {
+                    self.on_answer(now, from, request, choice, sampler, out)
+                }
+            },
+            Input::Timer(Timer::PollTimeout { request }) => {
+                if let Some(i) = self.polls.iter().position(|p| p.request == request) {
+                    self.finish_poll(now, i, sampler, out);
+                }
+            }
+        }
+    }
+
+    fn on_answer(
+        &mut self,
+        now: u64,
+        from: NodeId,
+        request: u32,
+        choice: u32,
+        sampler: &StakeSampler,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(i) = self.polls.iter().position(|p| p.request == request) else {
+            return;
+        };
+        let poll = &mut self.polls[i];
+        let Some(slot) = poll.sampled.iter().position(|&s| s == from) else {
+            return;
+        };
+        if poll.answered[slot] || choice as usize >= self.choices {
+            return;
+        }
+        poll.answered[slot] = true;
+        poll.counts[choice as usize] += 1;
+        poll.answers += 1;
+        if poll.answers as usize >= poll.sampled.len() {
+            self.finish_poll(now, i, sampler, out);
+        }
+    }
+
+    fn finish_poll(&mut self, now: u64, i: usize, sampler: &StakeSampler, out: &mut Vec<Output>) {
+        let poll = self.polls.swap_remove(i);
+        let (mut choice, mut count) = (0usize, 0u32);
+        for (c, &n) in poll.counts.iter().enumerate() {
+            if n > count {
+                (choice, count) = (c, n);
+            }
+        }
+        if count == 0 {
+            self.decision.record_unsuccessful_poll();
+        } else {
+            self.decision.record_poll(count as usize, choice);
+        }
+        self.polls_recorded += 1;
+        out.push(Output::PollRecorded {
+            request: poll.request,
+            choice: choice as u32,
+            count,
+            answers: poll.answers,
+        });
+        self.spare.push(poll);
+        if self.decision.finalized() {
+            if self.decided_at.is_none() {
+                self.decided_at = Some(now);
+                out.push(Output::Decided {
+                    choice: self.decision.preference() as u32,
+                });
+            }
+            while let Some(p) = self.polls.pop() {
+                self.spare.push(p);
+            }
+            return;
+        }
+        self.fill_polls(now, sampler, out);
+    }
+
+    fn fill_polls(&mut self, now: u64, sampler: &StakeSampler, out: &mut Vec<Output>) {
+        if self.decision.finalized() {
+            return;
+        }
+        while self.polls.len() < self.concurrent {
+            let mut poll = self.spare.pop().unwrap_or_else(|| Poll {
+                request: 0,
+                sampled: Vec::with_capacity(self.k),
+                answered: Vec::with_capacity(self.k),
+                counts: Vec::with_capacity(self.choices),
+                answers: 0,
+            });
+            let request = self.next_request;
+            self.next_request = self.next_request.wrapping_add(1);
+            let exclude = (!self.self_sample).then_some(self.id);
+            sampler.sample_distinct(&mut self.rng, self.k, exclude, &mut poll.sampled);
+            poll.request = request;
+            poll.answers = 0;
+            poll.answered.clear();
+            poll.answered.resize(poll.sampled.len(), false);
+            poll.counts.clear();
+            poll.counts.resize(self.choices, 0);
+            let deadline = now.saturating_add(self.poll_timeout);
+            for &to in &poll.sampled {
+                out.push(Output::Send {
+                    to,
+                    msg: Message::Query { request, deadline },
+                });
+            }
+            out.push(Output::SetTimer {
+                at: deadline,
+                timer: Timer::PollTimeout { request },
+            });
+            self.polls.push(poll);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(id: NodeId, params: ConsensusParams) -> NodeConfig {
+        NodeConfig {
+            id,
+            params,
+            protocol: Protocol::Snowball,
+            choices: 2,
+            initial: 0,
+            poll_timeout: 1_000,
+            self_sample: false,
+            seed: 7,
+        }
+    }
+
+    fn local() -> ConsensusParams {
+        ConsensusParams::preset("local").unwrap()
+    }
+
+    fn queries(out: &[Output]) -> Vec<(NodeId, u32)> {
+        out.iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    to,
+                    msg: Message::Query { request, .. },
+                } => Some((*to, *request)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn start_opens_concurrent_polls_of_k_distinct_peers_without_self() {
+        let sampler = StakeSampler::new(&[1.0; 10]).unwrap();
+        let mut n = Node::new(&config(3, local()));
+        let mut out = Vec::new();
+        n.handle(0, Input::Start, &sampler, &mut out);
+        let q = queries(&out);
+        assert_eq!(q.len(), 2 * 3, "concurrent_polls (2) x k (3)");
+        assert!(q.iter().all(|&(to, _)| to != 3));
+        for r in 0..2 {
+            let mut peers: Vec<_> = q.iter().filter(|x| x.1 == r).map(|x| x.0).collect();
+            peers.dedup();
+            assert_eq!(peers.len(), 3);
+        }
+        assert_eq!(n.outstanding_polls(), 2);
+    }
+
+    #[test]
+    fn answers_complete_a_poll_and_beta_polls_decide() {
+        let sampler = StakeSampler::new(&[1.0; 10]).unwrap();
+        let mut n = Node::new(&config(0, local()));
+        let mut out = Vec::new();
+        n.handle(0, Input::Start, &sampler, &mut out);
+        let mut decided = None;
+        for round in 0..10 {
+            let q = queries(&out);
+            out.clear();
+            for (to, request) in q {
+                let msg = Message::Answer { request, choice: 1 };
+                n.handle(round, Input::Message { from: to, msg }, &sampler, &mut out);
+            }
+            if let Some(Output::Decided { choice }) =
+                out.iter().find(|o| matches!(o, Output::Decided { .. }))
+            {
+                decided = Some(*choice);
+                break;
+            }
+        }
+        assert_eq!(decided, Some(1));
+        assert!(n.finalized());
+        assert_eq!(n.polls_recorded(), 2, "beta = 2");
+        assert_eq!(n.outstanding_polls(), 0, "a final node stops polling");
+        out.clear();
+        let q = Message::Query {
+            request: 9,
+            deadline: 0,
+        };
+        n.handle(5, Input::Message { from: 4, msg: q }, &sampler, &mut out);
+        assert_eq!(
+            out,
+            vec![Output::Send {
+                to: 4,
+                msg: Message::Answer {
+                    request: 9,
+                    choice: 1
+                }
+            }]
+        );
+    }
+
+    #[test]
+    fn timeout_records_a_short_poll_and_strangers_are_ignored() {
+        let sampler = StakeSampler::new(&[1.0; 10]).unwrap();
+        let params = ConsensusParams {
+            concurrent_polls: 1,
+            ..local()
+        };
+        let mut n = Node::new(&config(0, params));
+        let mut out = Vec::new();
+        n.handle(0, Input::Start, &sampler, &mut out);
+        let q = queries(&out);
+        out.clear();
+        let stranger = (0..10)
+            .find(|i| !q.iter().any(|x| x.0 == *i) && *i != 0)
+            .unwrap();
+        let answer = Message::Answer {
+            request: 0,
+            choice: 1,
+        };
+        n.handle(
+            1,
+            Input::Message {
+                from: stranger,
+                msg: answer,
+            },
+            &sampler,
+            &mut out,
+        );
+        n.handle(
+            1,
+            Input::Message {
+                from: q[0].0,
+                msg: answer,
+            },
+            &sampler,
+            &mut out,
+        );
+        n.handle(
+            1,
+            Input::Message {
+                from: q[0].0,
+                msg: answer,
+            },
+            &sampler,
+            &mut out,
+        );
+        assert!(out.is_empty(), "no poll finished yet");
+        n.handle(
+            1_000,
+            Input::Timer(Timer::PollTimeout { request: 0 }),
+            &sampler,
+            &mut out,
+        );
+        assert_eq!(
+            out[0],
+            Output::PollRecorded {
+                request: 0,
+                choice: 1,
+                count: 1,
+                answers: 1
+            }
+        );
+        assert_eq!(n.preference(), 0, "1 vote < alpha 2");
+        assert_eq!(n.outstanding_polls(), 1, "the next poll began");
+    }
+}

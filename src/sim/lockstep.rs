@@ -1,0 +1,156 @@
+//! Lockstep mode: synchronous rounds, the model of the Avalanche reference test harness.
+//!
+//! In each round every unfinalized honest node samples k validators by stake weight and
+//! reads their preferences as of the previous round; the bag's top choice (ties: smallest
+//! id) is recorded in the node's [`Decision`]. Byzantine validators answer by their strategy
+//! (silent ones give no answer, delay ones answer on time: rounds have no clock). A round
+//! ends when every node has polled; the run ends when every honest node has finalized or
+//! the round budget is spent. Nodes poll in id order from one seeded generator, so a run
+//! is deterministic; there is no message-level network in this mode.
+
+use super::byzantine::{Adversary, Reply};
+use super::population::Population;
+use super::rng::{rng_for, Purpose};
+use super::scenario::Scenario;
+use super::summary::Outcomes;
+use super::trace::{Event, Kind, Trace};
+use super::SimError;
+use crate::Decision;
+
+/// Counters of a lockstep run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counters {
+    /// Polls recorded.
+    pub polls: u64,
+    /// Answers read.
+    pub answers: u64,
+    /// Rounds run.
+    pub rounds: u64,
+}
+
+/// Runs `scenario` in lockstep mode; `progress` is told the share of honest nodes finalized.
+pub fn run(
+    scenario: &Scenario,
+    pop: &Population,
+    trace: &mut Trace,
+    outcomes: &mut Outcomes,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Counters, SimError> {
+    let n = scenario.network.nodes;
+    let k = scenario.params.k;
+    let choices = scenario.workload.choices;
+    let self_sample = scenario.network.self_sample;
+    let mut decisions: Vec<Decision> = (0..n)
+        .map(|i| {
+            Decision::new(
+                scenario.engine,
+                &scenario.params,
+                choices,
+                pop.initial[i] as usize,
+            )
+        })
+        .collect();
+    let mut prev: Vec<u8> = pop.initial.iter().map(|&c| c as u8).collect();
+    let mut next = prev.clone();
+    let mut polls_to_final = vec![0u32; n];
+    let mut active: Vec<u32> = (0..n as u32)
+        .filter(|&i| !pop.byzantine[i as usize])
+        .collect();
+    let honest = active.len();
+    let mut split = vec![0u64; choices];
+    for &i in &active {
+        split[prev[i as usize] as usize] += 1;
+    }
+    let mut adversary = scenario.byzantine.as_ref().map(|b| {
+        Adversary::new(
+            b.strategy,
+            b.target,
+            choices,
+            rng_for(scenario.seed, Purpose::Adversary),
+        )
+    });
+    let mut rng = rng_for(scenario.seed, Purpose::Lockstep);
+    let mut sample = Vec::with_capacity(k);
+    let mut counts = vec![0u32; choices];
+    let mut c = Counters::default();
+    while !active.is_empty() && c.rounds < scenario.max_rounds {
+        c.rounds += 1;
+        let round = c.rounds;
+        let mut still = 0;
+        for idx in 0..active.len() {
+            let me = active[idx];
+            let exclude = (!self_sample).then_some(me);
+            pop.sampler
+                .sample_distinct(&mut rng, k, exclude, &mut sample);
+            counts.iter_mut().for_each(|x| *x = 0);
+            for &peer in &sample {
+                let answer = if pop.byzantine[peer as usize] {
+                    match adversary.as_mut().map(|a| a.reply(me, &split)) {
+                        Some(Reply::Now(x) | Reply::AtDeadline(x)) => Some(x),
+                        Some(Reply::Silent) | None => None,
+                    }
+                } else {
+                    Some(u32::from(prev[peer as usize]))
+                };
+                if let Some(x) = answer {
+                    counts[x as usize] += 1;
+                    c.answers += 1;
+                }
+            }
+            let (mut choice, mut count) = (0usize, 0u32);
+            for (ch, &v) in counts.iter().enumerate() {
+                if v > count {
+                    (choice, count) = (ch, v);
+                }
+            }
+            let d = &mut decisions[me as usize];
+            if count == 0 {
+                d.record_unsuccessful_poll();
+            } else {
+                d.record_poll(count as usize, choice);
+            }
+            c.polls += 1;
+            polls_to_final[me as usize] += 1;
+            next[me as usize] = d.preference() as u8;
+            if trace.wants(Kind::Poll) {
+                let e = Event {
+                    time: round,
+                    node: me,
+                    choice: Some(choice as u32),
+                    count: Some(count),
+                    answers: Some(sample.len() as u32),
+                    ..Event::default()
+                };
+                trace.record(Kind::Poll, e)?;
+            }
+            if d.finalized() {
+                let choice = d.preference() as u32;
+                let e = Event {
+                    time: round,
+                    node: me,
+                    choice: Some(choice),
+                    ..Event::default()
+                };
+                trace.record(Kind::Decide, e)?;
+                outcomes.decided.push(choice);
+                outcomes.finality.push(round as f64);
+                outcomes.polls.push(f64::from(polls_to_final[me as usize]));
+            } else {
+                active[still] = me;
+                still += 1;
+            }
+        }
+        active.truncate(still);
+        // The round is over: its preferences become what the next round reads.
+        for (i, (p, q)) in prev.iter_mut().zip(&next).enumerate() {
+            if *p != *q && !pop.byzantine[i] {
+                split[*p as usize] -= 1;
+                split[*q as usize] += 1;
+            }
+            *p = *q;
+        }
+        progress(1.0 - active.len() as f64 / honest.max(1) as f64);
+    }
+    outcomes.honest = honest;
+    Ok(c)
+}

@@ -1,0 +1,55 @@
+//! The deterministic simulator: scenarios, the world that runs them, and their outputs.
+
+// What a run is made of.
+pub mod latency;
+pub mod population;
+pub mod rng;
+pub mod scenario;
+pub mod stake;
+
+// Event mode: the virtual clock, the bus, the adversary, the world.
+pub mod byzantine;
+pub mod network;
+pub mod scheduler;
+pub mod world;
+
+// Lockstep mode.
+pub mod lockstep;
+
+// Outputs and the run itself.
+pub mod atomic;
+pub mod run;
+pub mod summary;
+pub mod trace;
+
+pub use run::{rerun_digest, run, RunOptions, RunReport};
+pub use scenario::{Scenario, ScenarioError};
+pub use summary::Summary;
+pub use trace::{TraceFormat, TraceLevel};
+
+use thiserror::Error;
+
+/// Why a run could not be carried out.
+#[derive(Debug, Error)]
+pub enum SimError {
+    /// The scenario file is wrong.
+    #[error(transparent)]
+    Scenario(#[from] scenario::ScenarioError),
+    /// The latency model's parameters are wrong.
+    #[error("network.latency: {0}")]
+    Latency(#[from] latency::LatencyError),
+    /// The stake distribution is wrong.
+    #[error("network.stake: {0}")]
+    Stake(#[from] stake::StakeError),
+    /// Writing an output failed.
+    #[error("cannot write {path}: {source}")]
+    Output {
+        /// The file or directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Writing the trace failed.
+    #[error("cannot write the trace: {0}")]
+    Trace(#[from] std::io::Error),
+}

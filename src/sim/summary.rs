@@ -1,0 +1,328 @@
+//! The summary of a run: what was decided, how fast, and whether the `[expect]` checks held.
+
+use super::scenario::{Expect, Scenario};
+use crate::ConsensusParams;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// p50, p90, p99 and max of a set of values (nearest rank); all zero when there are none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Values summarized.
+    pub n: usize,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest value.
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// The percentiles of `values` (sorted in place).
+    pub fn of(values: &mut [f64]) -> Self {
+        if values.is_empty() {
+            return Percentiles::default();
+        }
+        values.sort_by(f64::total_cmp);
+        let rank = |q: f64| {
+            let i = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+            values[i - 1]
+        };
+        Percentiles {
+            n: values.len(),
+            p50: rank(0.50),
+            p90: rank(0.90),
+            p99: rank(0.99),
+            max: values[values.len() - 1],
+        }
+    }
+}
+
+/// Who the Byzantine nodes were.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ByzantineSummary {
+    /// How many.
+    pub count: usize,
+    /// Their strategy, if any.
+    pub strategy: Option<String>,
+    /// Their share of the stake.
+    pub stake_share: f64,
+}
+
+/// One `[expect]` check and its result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// The key in `[expect]`.
+    pub name: String,
+    /// The bound asked for.
+    pub expected: String,
+    /// What the run reached.
+    pub actual: String,
+    /// Whether it held.
+    pub passed: bool,
+}
+
+/// Everything `summary.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed the run used.
+    pub seed: u64,
+    /// The engine.
+    pub engine: String,
+    /// `event` or `lockstep`.
+    pub mode: String,
+    /// Nodes in all.
+    pub nodes: usize,
+    /// Byzantine nodes.
+    pub byzantine: ByzantineSummary,
+    /// The resolved parameters.
+    pub params: ConsensusParams,
+    /// Events processed (lockstep: polls).
+    pub events: u64,
+    /// Messages sent (lockstep: queries answered).
+    pub messages: u64,
+    /// Virtual time at the end of the run, in milliseconds (lockstep: 0).
+    pub virtual_time_ms: f64,
+    /// Rounds run (lockstep only).
+    pub rounds: Option<u64>,
+    /// Wall-clock time of the run; the one field that differs between equal runs.
+    pub wall_ms: f64,
+    /// Honest nodes.
+    pub honest: usize,
+    /// Share of honest nodes that finalized.
+    pub honest_finalized: f64,
+    /// Whether every finalized honest node finalized the same choice.
+    pub agreement: bool,
+    /// Whether two honest nodes finalized different choices.
+    pub safety_violation: bool,
+    /// Choice -> honest nodes that finalized it.
+    pub decided: BTreeMap<String, usize>,
+    /// Time to finality over finalized honest nodes, in milliseconds (event mode).
+    pub finality_ms: Percentiles,
+    /// Rounds to finality over finalized honest nodes (lockstep mode).
+    pub finality_rounds: Option<Percentiles>,
+    /// Polls to finality over finalized honest nodes.
+    pub polls: Percentiles,
+    /// The `[expect]` checks.
+    pub expect: Vec<Check>,
+    /// SHA-256 over the run's poll and decision events.
+    pub digest: String,
+}
+
+/// Per-honest-node results a mode hands over to build the summary.
+#[derive(Debug, Clone, Default)]
+pub struct Outcomes {
+    /// Final choice of each finalized honest node.
+    pub decided: Vec<u32>,
+    /// Time (ms, or rounds in lockstep) to finality of each finalized honest node.
+    pub finality: Vec<f64>,
+    /// Polls to finality of each finalized honest node.
+    pub polls: Vec<f64>,
+    /// Honest nodes in all.
+    pub honest: usize,
+}
+
+impl Summary {
+    /// Whether every `[expect]` check held.
+    pub fn passed(&self) -> bool {
+        self.expect.iter().all(|c| c.passed)
+    }
+
+    /// Fills in the decision figures and the `[expect]` checks from the outcomes.
+    pub fn settle(&mut self, mut o: Outcomes, lockstep: bool, expect: &Expect) {
+        self.honest = o.honest;
+        self.honest_finalized = if o.honest == 0 {
+            1.0
+        } else {
+            o.decided.len() as f64 / o.honest as f64
+        };
+        self.decided.clear();
+        for &c in &o.decided {
+            *self.decided.entry(c.to_string()).or_default() += 1;
+        }
+        self.safety_violation = self.decided.len() > 1;
+        self.agreement = !self.safety_violation;
+        let finality = Percentiles::of(&mut o.finality);
+        if lockstep {
+            self.finality_rounds = Some(finality);
+        } else {
+            self.finality_ms = finality;
+        }
+        self.polls = Percentiles::of(&mut o.polls);
+        self.expect = self.checks(expect, lockstep);
+    }
+
+    fn checks(&self, e: &Expect, lockstep: bool) -> Vec<Check> {
+        let mut checks = Vec::new();
+        if let Some(safety) = e.safety {
+            checks.push(Check {
+                name: "safety".into(),
+                expected: safety.to_string(),
+                actual: (!self.safety_violation).to_string(),
+                passed: !safety || !self.safety_violation,
+            });
+        }
+        if let Some(share) = e.finalized {
+            checks.push(Check {
+                name: "finalized".into(),
+                expected: format!(">= {share}"),
+                actual: format!("{:.4}", self.honest_finalized),
+                passed: self.honest_finalized + 1e-12 >= share,
+            });
+        }
+        if let Some(max) = e.max_p99_finality {
+            let max_ms = max.as_secs_f64() * 1e3;
+            let (actual, passed) = if lockstep {
+                ("n/a in lockstep mode".to_string(), true)
+            } else {
+                let p = self.finality_ms;
+                (format!("{:.1}ms", p.p99), p.n > 0 && p.p99 <= max_ms)
+            };
+            checks.push(Check {
+                name: "max_p99_finality".into(),
+                expected: format!("<= {max_ms}ms"),
+                actual,
+                passed,
+            });
+        }
+        if let Some(max) = e.max_rounds {
+            let p99 = self.finality_rounds.map(|p| (p.n, p.p99));
+            let (actual, passed) = match p99 {
+                Some((n, r)) => (format!("{r}"), n > 0 && r <= max as f64),
+                None => ("n/a in event mode".to_string(), true),
+            };
+            checks.push(Check {
+                name: "max_rounds".into(),
+                expected: format!("<= {max} (p99 rounds to finality)"),
+                actual,
+                passed,
+            });
+        }
+        checks
+    }
+
+    /// An empty summary for `scenario` run with `seed`.
+    pub fn start(scenario: &Scenario, byzantine: ByzantineSummary) -> Self {
+        Summary {
+            scenario: scenario.name.clone(),
+            seed: scenario.seed,
+            engine: format!("{:?}", scenario.engine).to_lowercase(),
+            mode: scenario.mode.name().to_string(),
+            nodes: scenario.network.nodes,
+            byzantine,
+            params: scenario.params,
+            events: 0,
+            messages: 0,
+            virtual_time_ms: 0.0,
+            rounds: None,
+            wall_ms: 0.0,
+            honest: 0,
+            honest_finalized: 0.0,
+            agreement: true,
+            safety_violation: false,
+            decided: BTreeMap::new(),
+            finality_ms: Percentiles::default(),
+            finality_rounds: None,
+            polls: Percentiles::default(),
+            expect: Vec::new(),
+            digest: String::new(),
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    /// The short human summary printed after a run.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} (seed {}): {} {} mode, {} nodes, {} byzantine{}",
+            self.scenario,
+            self.seed,
+            self.engine,
+            self.mode,
+            self.nodes,
+            self.byzantine.count,
+            self.byzantine
+                .strategy
+                .as_ref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default()
+        )?;
+        let decided: Vec<String> = self
+            .decided
+            .iter()
+            .map(|(c, n)| format!("{c}: {n}"))
+            .collect();
+        writeln!(
+            f,
+            "  finalized {:.1}% of {} honest nodes; decided {{{}}}; safety {}",
+            self.honest_finalized * 100.0,
+            self.honest,
+            decided.join(", "),
+            if self.safety_violation {
+                "VIOLATED"
+            } else {
+                "ok"
+            }
+        )?;
+        match self.finality_rounds {
+            Some(r) => writeln!(
+                f,
+                "  rounds to finality p50 {} p90 {} p99 {} max {} ({} rounds run)",
+                r.p50,
+                r.p90,
+                r.p99,
+                r.max,
+                self.rounds.unwrap_or(0)
+            )?,
+            None => writeln!(
+                f,
+                "  finality p50 {:.1}ms p90 {:.1}ms p99 {:.1}ms max {:.1}ms",
+                self.finality_ms.p50,
+                self.finality_ms.p90,
+                self.finality_ms.p99,
+                self.finality_ms.max
+            )?,
+        }
+        writeln!(
+            f,
+            "  polls to finality p50 {} p99 {}; {} events, {} messages, {:.1}ms virtual, {:.0}ms wall",
+            self.polls.p50, self.polls.p99, self.events, self.messages, self.virtual_time_ms, self.wall_ms
+        )?;
+        for c in &self.expect {
+            writeln!(
+                f,
+                "  expect {}: {} (wanted {}, got {})",
+                c.name,
+                if c.passed { "ok" } else { "FAILED" },
+                c.expected,
+                c.actual
+            )?;
+        }
+        write!(f, "  digest {}", self.digest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let mut v: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        let p = Percentiles::of(&mut v);
+        assert_eq!(
+            (p.n, p.p50, p.p90, p.p99, p.max),
+            (100, 50.0, 90.0, 99.0, 100.0)
+        );
+        assert_eq!(Percentiles::of(&mut []), Percentiles::default());
+        let p = Percentiles::of(&mut [7.0]);
+        assert_eq!((p.p50, p.p99, p.max), (7.0, 7.0, 7.0));
+    }
+}

@@ -1,0 +1,363 @@
+//! Event mode: the nodes' state machines driven through the bus by the virtual clock.
+
+use super::byzantine::{Adversary, Reply};
+use super::network::{Bus, Fate};
+use super::population::Population;
+use super::rng::{rng_for, seed_for, Purpose};
+use super::scenario::Scenario;
+use super::scheduler::{Nanos, Scheduler};
+use super::summary::Outcomes;
+use super::trace::{Event, Kind, Trace};
+use super::SimError;
+use crate::node::{Input, Message, Node, NodeConfig, NodeId, Output, Timer};
+
+#[derive(Debug, Clone, Copy)]
+enum Ev {
+    Start(NodeId),
+    Deliver {
+        to: NodeId,
+        from: NodeId,
+        msg: Message,
+    },
+    Timer {
+        node: NodeId,
+        timer: Timer,
+    },
+    Crash {
+        first: NodeId,
+        last: NodeId,
+    },
+    Recover {
+        first: NodeId,
+        last: NodeId,
+    },
+}
+
+/// Counters of an event-mode run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counters {
+    /// Events processed.
+    pub events: u64,
+    /// Messages sent.
+    pub messages: u64,
+    /// Virtual time of the last event.
+    pub end: Nanos,
+}
+
+/// The simulated world of an event-mode run.
+pub struct World<'a> {
+    scenario: &'a Scenario,
+    pop: Population,
+    nodes: Vec<Node>,
+    down: Vec<bool>,
+    split: Vec<u64>,
+    finalized: usize,
+    honest: usize,
+    sched: Scheduler<Ev>,
+    bus: Bus,
+    adversary: Option<Adversary>,
+    out: Vec<Output>,
+    messages: u64,
+}
+
+impl<'a> World<'a> {
+    /// Builds the nodes, the bus and the adversary of `scenario`.
+    pub fn new(scenario: &'a Scenario, pop: Population) -> Result<Self, SimError> {
+        let net = &scenario.network;
+        let seed = scenario.seed;
+        let latency = net.latency.sampler()?;
+        let bus = Bus::new(net, latency, rng_for(seed, Purpose::Network));
+        let poll_timeout = net.poll_timeout.as_nanos() as u64;
+        let nodes: Vec<Node> = (0..net.nodes as NodeId)
+            .map(|id| {
+                Node::new(&NodeConfig {
+                    id,
+                    params: scenario.params,
+                    protocol: scenario.engine,
+                    choices: scenario.workload.choices,
+                    initial: pop.initial[id as usize] as usize,
+                    poll_timeout,
+                    self_sample: net.self_sample,
+                    seed: seed_for(seed, Purpose::Node(id)),
+                })
+            })
+            .collect();
+        let mut split = vec![0u64; scenario.workload.choices];
+        for (i, node) in nodes.iter().enumerate() {
+            if !pop.byzantine[i] {
+                split[node.preference()] += 1;
+            }
+        }
+        let adversary = scenario.byzantine.as_ref().map(|b| {
+            Adversary::new(
+                b.strategy,
+                b.target,
+                scenario.workload.choices,
+                rng_for(seed, Purpose::Adversary),
+            )
+        });
+        let k = scenario.params.k;
+        let mut sched = Scheduler::new();
+        for id in 0..net.nodes as NodeId {
+            if !pop.byzantine[id as usize] {
+                sched.at(0, Ev::Start(id));
+            }
+        }
+        for c in &net.crashes {
+            let (first, last) = (c.nodes[0] as NodeId, c.nodes[1] as NodeId);
+            sched.at(c.at.as_nanos() as Nanos, Ev::Crash { first, last });
+            if let Some(r) = c.recover {
+                sched.at(r.as_nanos() as Nanos, Ev::Recover { first, last });
+            }
+        }
+        let honest = pop.honest();
+        Ok(World {
+            scenario,
+            down: vec![false; net.nodes],
+            nodes,
+            pop,
+            split,
+            finalized: 0,
+            honest,
+            sched,
+            bus,
+            adversary,
+            out: Vec::with_capacity(4 * (k + 1)),
+            messages: 0,
+        })
+    }
+
+    /// Runs until every honest node finalized, nothing is left to do, or the time budget ends;
+    /// `progress` is told the share done now and then.
+    pub fn run(
+        &mut self,
+        trace: &mut Trace,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Counters, SimError> {
+        let budget = self.scenario.max_time.as_nanos() as Nanos;
+        let mut end = 0;
+        while self.finalized < self.honest {
+            let Some((now, ev)) = self.sched.pop_until(budget) else {
+                break;
+            };
+            end = now;
+            self.step(now, ev, trace)?;
+            if self.sched.popped() & 0xffff == 0 {
+                let by_time = now as f64 / budget.max(1) as f64;
+                progress(by_time.max(self.finalized as f64 / self.honest.max(1) as f64));
+            }
+        }
+        if self.finalized < self.honest && self.sched.is_empty() {
+            end = end.max(self.sched.now());
+        } else if self.finalized < self.honest {
+            end = budget;
+        }
+        Ok(Counters {
+            events: self.sched.popped(),
+            messages: self.messages,
+            end,
+        })
+    }
+
+    /// The per-node results for the summary.
+    pub fn outcomes(&self) -> Outcomes {
+        let mut o = Outcomes {
+            honest: self.honest,
+            ..Outcomes::default()
+        };
+        for (i, n) in self.nodes.iter().enumerate() {
+            if self.pop.byzantine[i] {
+                continue;
+            }
+            if let Some(t) = n.decided_at() {
+                o.decided.push(n.preference() as u32);
+                o.finality.push(t as f64 / 1e6);
+                o.polls.push(f64::from(n.polls_recorded()));
+            }
+        }
+        o
+    }
+
+    fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
+        match ev {
+            Ev::Start(n) => self.drive(now, n, Input::Start, trace)?,
+            Ev::Deliver { to, from, msg } => {
+                if self.down[to as usize] {
+                    return Ok(());
+                }
+                if self.pop.byzantine[to as usize] {
+                    self.byzantine_receive(now, to, from, msg, trace)?;
+                } else {
+                    self.drive(now, to, Input::Message { from, msg }, trace)?;
+                }
+            }
+            Ev::Timer { node, timer } => {
+                if !self.down[node as usize] {
+                    self.drive(now, node, Input::Timer(timer), trace)?;
+                }
+            }
+            Ev::Crash { first, last } => {
+                for n in first..=last {
+                    self.down[n as usize] = true;
+                    trace.record(
+                        Kind::Crash,
+                        Event {
+                            time: now,
+                            node: n,
+                            ..Event::default()
+                        },
+                    )?;
+                }
+            }
+            Ev::Recover { first, last } => {
+                for n in first..=last {
+                    self.down[n as usize] = false;
+                    trace.record(
+                        Kind::Recover,
+                        Event {
+                            time: now,
+                            node: n,
+                            ..Event::default()
+                        },
+                    )?;
+                    if !self.pop.byzantine[n as usize] {
+                        self.drive(now, n, Input::Start, trace)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn drive(
+        &mut self,
+        now: Nanos,
+        id: NodeId,
+        input: Input,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        let node = &mut self.nodes[id as usize];
+        let before = node.preference();
+        node.handle(now, input, &self.pop.sampler, &mut self.out);
+        let after = node.preference();
+        if before != after {
+            self.split[before] -= 1;
+            self.split[after] += 1;
+        }
+        let mut out = std::mem::take(&mut self.out);
+        for o in out.drain(..) {
+            match o {
+                Output::Send { to, msg } => self.send(now, id, to, msg, trace)?,
+                Output::SetTimer { at, timer } => self.sched.at(at, Ev::Timer { node: id, timer }),
+                Output::PollRecorded {
+                    request,
+                    choice,
+                    count,
+                    answers,
+                } => trace.record(
+                    Kind::Poll,
+                    Event {
+                        time: now,
+                        node: id,
+                        request: Some(request),
+                        choice: Some(choice),
+                        count: Some(count),
+                        answers: Some(answers),
+                        ..Event::default()
+                    },
+                )?,
+                Output::Decided { choice } => {
+                    self.finalized += 1;
+                    trace.record(
+                        Kind::Decide,
+                        Event {
+                            time: now,
+                            node: id,
+                            choice: Some(choice),
+                            ..Event::default()
+                        },
+                    )?;
+                }
+            }
+        }
+        self.out = out;
+        Ok(())
+    }
+
+    fn byzantine_receive(
+        &mut self,
+        now: Nanos,
+        me: NodeId,
+        from: NodeId,
+        msg: Message,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        let (Message::Query { request, deadline }, Some(adv)) = (msg, self.adversary.as_mut())
+        else {
+            return Ok(());
+        };
+        match adv.reply(from, &self.split) {
+            Reply::Silent => Ok(()),
+            Reply::Now(choice) => {
+                self.send(now, me, from, Message::Answer { request, choice }, trace)
+            }
+            Reply::AtDeadline(choice) => {
+                if self.bus.cut(now, me, from) {
+                    return Ok(());
+                }
+                self.messages += 1;
+                let at = deadline.saturating_sub(1).max(now);
+                let msg = Message::Answer { request, choice };
+                self.sched.at(
+                    at,
+                    Ev::Deliver {
+                        to: from,
+                        from: me,
+                        msg,
+                    },
+                );
+                Ok(())
+            }
+        }
+    }
+
+    fn send(
+        &mut self,
+        now: Nanos,
+        from: NodeId,
+        to: NodeId,
+        msg: Message,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        self.messages += 1;
+        let fate = self.bus.route(now, from, to);
+        if trace.wants(Kind::Query) {
+            let (request, choice) = match msg {
+                Message::Query { request, .. } => (request, None),
+                Message::Answer { request, choice } => (request, Some(choice)),
+            };
+            let kind = match (fate, choice) {
+                (Fate::Lost, _) => Kind::Lost,
+                (Fate::Partitioned, _) => Kind::Cut,
+                (_, None) => Kind::Query,
+                (_, Some(_)) => Kind::Answer,
+            };
+            let e = Event {
+                time: now,
+                node: from,
+                peer: Some(to),
+                request: Some(request),
+                choice,
+                ..Event::default()
+            };
+            trace.record(kind, e)?;
+        }
+        if let Fate::Delivered(first, second) = fate {
+            self.sched.at(now + first, Ev::Deliver { to, from, msg });
+            if let Some(d) = second {
+                self.sched.at(now + d, Ev::Deliver { to, from, msg });
+            }
+        }
+        Ok(())
+    }
+}
