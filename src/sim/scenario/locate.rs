@@ -1,0 +1,159 @@
+//! Locating errors: toml errors and key paths turned into file:line:column, via a tree of
+//! the spans of the file's values.
+
+use super::overrides::Override;
+use super::{Scenario, ScenarioError};
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::ops::Range;
+use toml::{Spanned, Table};
+
+/// Where each value of the file is: a tree of spanned values.
+pub(super) enum Tree {
+    Leaf,
+    Table(Vec<(String, Spanned<Tree>)>),
+    Array(Vec<Spanned<Tree>>),
+}
+
+impl<'de> Deserialize<'de> for Tree {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Tree, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Tree;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a TOML value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Tree, E> {
+                Ok(Tree::Leaf)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Tree, E> {
+                Ok(Tree::Leaf)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Tree, E> {
+                Ok(Tree::Leaf)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Tree, E> {
+                Ok(Tree::Leaf)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Tree, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(k) = m.next_key::<String>()? {
+                    entries.push((k, m.next_value()?));
+                }
+                Ok(Tree::Table(entries))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Tree, A::Error> {
+                let mut items = Vec::new();
+                while let Some(v) = s.next_element()? {
+                    items.push(v);
+                }
+                Ok(Tree::Array(items))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Tree {
+    /// The span of the value at a dotted path (`network.partitions.0.groups`).
+    fn span(&self, path: &str) -> Option<Range<usize>> {
+        let mut node = self;
+        let mut span = None;
+        for seg in path.split('.') {
+            let child = match node {
+                Tree::Table(t) => t.iter().rev().find(|(k, _)| k == seg).map(|(_, v)| v),
+                Tree::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+                Tree::Leaf => None,
+            }?;
+            span = Some(child.span());
+            node = child.get_ref();
+        }
+        span
+    }
+}
+
+/// What error reporting needs: the text, its value spans and the overrides.
+pub(super) struct Ctx<'a> {
+    pub(super) origin: &'a str,
+    pub(super) text: &'a str,
+    pub(super) tree: Tree,
+    pub(super) sets: Vec<Override>,
+}
+
+impl Ctx<'_> {
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (
+            before.matches('\n').count() + 1,
+            before[line_start..].chars().count() + 1,
+        )
+    }
+
+    fn located(&self, invalid: bool, line: usize, column: usize, message: String) -> ScenarioError {
+        let origin = self.origin.to_string();
+        match invalid {
+            false => ScenarioError::Syntax {
+                origin,
+                line,
+                column,
+                message,
+            },
+            true => ScenarioError::Invalid {
+                origin,
+                line,
+                column,
+                message,
+            },
+        }
+    }
+
+    pub(super) fn syntax(&self, offset: usize, message: &str) -> ScenarioError {
+        let (line, column) = self.line_col(offset);
+        self.located(false, line, column, message.trim().replace('\n', "; "))
+    }
+
+    /// An `Invalid` error about `paths`: blamed on the last `--set` of any of them, else
+    /// located at the first one found in the file.
+    pub(super) fn invalid(&self, paths: &[&str], message: String) -> ScenarioError {
+        let covers = |o: &&Override| paths.iter().any(|p| o.covers(p));
+        if let Some(o) = self.sets.iter().rev().find(covers) {
+            return self.located(true, 0, 0, format!("{message} (set by --set {})", o.arg));
+        }
+        let (line, column) = match paths.iter().find_map(|p| self.tree.span(p)) {
+            Some(span) => self.line_col(span.start),
+            None => (0, 0),
+        };
+        self.located(true, line, column, message)
+    }
+
+    /// Deserializes the overridden table; a failure is located in the file or blamed on a `--set`.
+    pub(super) fn deserialize(
+        &self,
+        original: &Table,
+        table: Table,
+    ) -> Result<Scenario, ScenarioError> {
+        let err = match Scenario::deserialize(table) {
+            Ok(s) => return Ok(s),
+            Err(e) => e,
+        };
+        let message = err.message().trim();
+        if let Err(e) = toml::from_str::<Scenario>(self.text) {
+            if e.message().trim() == message {
+                return Err(self.syntax(e.span().map_or(0, |s| s.start), message));
+            }
+        }
+        // Not in the file: blame the first --set after which this error appears.
+        let mut t = original.clone();
+        for o in &self.sets {
+            o.apply(&mut t)?;
+            if let Err(e) = Scenario::deserialize(t.clone()) {
+                if e.message().trim() == message {
+                    let message = format!("{message} (set by --set {})", o.arg);
+                    return Err(self.located(false, 0, 0, message));
+                }
+            }
+        }
+        Err(self.located(false, 0, 0, message.to_string()))
+    }
+}

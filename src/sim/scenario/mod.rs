@@ -1,0 +1,411 @@
+//! The scenario file: what a simulation run is made of (see `docs/scenarios.md`).
+//!
+//! Loading goes: TOML text -> `toml::Table` -> `--set key.path=value` overrides -> [`Scenario`]
+//! (params preset resolved, `workload.initial` filled) -> validation. Errors carry the
+//! file, line and column of the offending key; a value that came from `--set` is reported
+//! at line 0 with `(set by --set key=value)` in the message.
+
+use crate::sim::latency::Latency;
+use crate::sim::stake::Stake;
+use crate::{ConsensusParams, Protocol};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+use toml::{Table, Value};
+
+use locate::{Ctx, Tree};
+use overrides::Override;
+use validate::validate;
+
+mod locate;
+mod overrides;
+mod params;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+/// A whole scenario: engine, parameters, network, workload, adversary and checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name of the run; it becomes a directory name (`[A-Za-z0-9_.-]+`).
+    pub name: String,
+    /// Seed of every random choice of the run.
+    #[serde(default)]
+    pub seed: u64,
+    /// Single-decision protocol every honest node runs.
+    #[serde(default = "default_engine")]
+    pub engine: Protocol,
+    /// Event-driven (virtual time) or lockstep rounds.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Virtual-time budget (event mode).
+    #[serde(default = "default_max_time", with = "humantime_serde")]
+    pub max_time: Duration,
+    /// Round budget (lockstep mode).
+    #[serde(default = "default_max_rounds")]
+    pub max_rounds: u64,
+    /// Consensus parameters, resolved from `preset` plus overrides.
+    #[serde(default, deserialize_with = "params::resolve_params")]
+    pub params: ConsensusParams,
+    /// The simulated network.
+    pub network: Network,
+    /// What is being decided and the honest nodes' initial preferences.
+    #[serde(default)]
+    pub workload: Workload,
+    /// The adversary, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byzantine: Option<Byzantine>,
+    /// Checks made at the end of the run.
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+fn default_engine() -> Protocol {
+    Protocol::Snowball
+}
+fn default_max_time() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_max_rounds() -> u64 {
+    10_000
+}
+fn default_poll_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_target() -> usize {
+    1
+}
+
+/// How the simulator advances: by events in virtual time or by synchronous rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Discrete events with message latencies.
+    #[default]
+    Event,
+    /// Every node polls once per round; answers arrive within the round.
+    Lockstep,
+}
+
+impl Mode {
+    /// The name used in scenario files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mode::Event => "event",
+            Mode::Lockstep => "lockstep",
+        }
+    }
+}
+
+/// The simulated network: nodes, stake, latency, faults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    /// Number of nodes, honest and byzantine.
+    pub nodes: usize,
+    /// How stake is spread over the nodes.
+    #[serde(default)]
+    pub stake: Stake,
+    /// One-way message latency (jitter on top of the region base when regions are set).
+    #[serde(default)]
+    pub latency: Latency,
+    /// Probability that a message is dropped.
+    #[serde(default)]
+    pub loss: f64,
+    /// Probability that a message is delivered twice.
+    #[serde(default)]
+    pub duplicate: f64,
+    /// How long a node waits for the answers of a poll.
+    #[serde(default = "default_poll_timeout", with = "humantime_serde")]
+    pub poll_timeout: Duration,
+    /// Whether a node may sample itself.
+    #[serde(default)]
+    pub self_sample: bool,
+    /// Regions with base latencies; node i is in region i % R.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Regions>,
+    /// Network partitions over time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<Partition>,
+    /// Node crashes over time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crashes: Vec<Crash>,
+}
+
+/// Named regions and the one-way base latency between each pair of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Regions {
+    /// Region names; node i is in region `i % names.len()`.
+    pub names: Vec<String>,
+    /// `base[a][b]`: one-way base latency from region a to region b.
+    #[serde(with = "duration_matrix")]
+    pub base: Vec<Vec<Duration>>,
+}
+
+/// A matrix of duration strings (`[["5ms", "80ms"], ["80ms", "5ms"]]`).
+mod duration_matrix {
+    use humantime_serde::Serde;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(m: &[Vec<Duration>], s: S) -> Result<S::Ok, S::Error> {
+        let rows: Vec<Vec<Serde<&Duration>>> = m
+            .iter()
+            .map(|row| row.iter().map(Serde::from).collect())
+            .collect();
+        rows.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<Duration>>, D::Error> {
+        let rows = Vec::<Vec<Serde<Duration>>>::deserialize(d)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| row.into_iter().map(Serde::into_inner).collect())
+            .collect())
+    }
+}
+
+/// A partition: between `start` and `end`, messages between groups are dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Partition {
+    /// When the partition begins.
+    #[serde(with = "humantime_serde")]
+    pub start: Duration,
+    /// When it heals; never when absent.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub end: Option<Duration>,
+    /// Inclusive node-id ranges `[first, last]`; nodes in no group are unaffected.
+    pub groups: Vec<[usize; 2]>,
+    /// Which cross-group messages are dropped.
+    #[serde(default)]
+    pub direction: Direction,
+}
+
+/// Which messages a partition drops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Every message between two different groups.
+    #[default]
+    Both,
+    /// Only messages from an earlier group to a later one.
+    Forward,
+}
+
+/// A crash of a range of nodes, with an optional recovery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Crash {
+    /// Inclusive node-id range `[first, last]`.
+    pub nodes: [usize; 2],
+    /// When the nodes stop.
+    #[serde(with = "humantime_serde")]
+    pub at: Duration,
+    /// When they come back, keeping their state; never when absent.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub recover: Option<Duration>,
+}
+
+/// The decision being made and how honest nodes start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Workload {
+    /// Number of choices (1..=255).
+    pub choices: usize,
+    /// Share of honest nodes initially preferring each choice (filled with equal shares on load).
+    pub initial: Vec<f64>,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            choices: 2,
+            initial: Vec::new(),
+        }
+    }
+}
+
+/// The byzantine nodes: how many (`fraction` or `count`) and how they behave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Byzantine {
+    /// Share of all nodes that are byzantine (exclusive with `count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<f64>,
+    /// Number of byzantine nodes (exclusive with `fraction`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+    /// How they answer queries.
+    pub strategy: Strategy,
+    /// The choice that stubborn nodes push.
+    #[serde(default = "default_target")]
+    pub target: usize,
+}
+
+impl Byzantine {
+    /// The number of byzantine nodes among `honest_plus_byz_nodes`: `count`, or `round(fraction * nodes)`.
+    pub fn resolved_count(&self, honest_plus_byz_nodes: usize) -> usize {
+        match (self.count, self.fraction) {
+            (Some(c), _) => c,
+            (None, Some(f)) => (f * honest_plus_byz_nodes as f64).round() as usize,
+            (None, None) => 0,
+        }
+    }
+}
+
+/// How byzantine nodes answer queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Never answers.
+    Silent,
+    /// Always answers `target`.
+    Stubborn,
+    /// A uniformly random choice per answer.
+    Random,
+    /// A different answer per querier (querier id mod choices).
+    Equivocate,
+    /// Answers the current honest minority choice.
+    Balance,
+    /// Answers its honest preference just before the querier's poll timeout.
+    Delay,
+}
+
+impl Strategy {
+    /// The name used in scenario files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::Silent => "silent",
+            Strategy::Stubborn => "stubborn",
+            Strategy::Random => "random",
+            Strategy::Equivocate => "equivocate",
+            Strategy::Balance => "balance",
+            Strategy::Delay => "delay",
+        }
+    }
+}
+
+/// Optional checks made at the end of a run; a failed one makes the run exit with code 1.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Expect {
+    /// Whether no two honest nodes may finalize different choices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safety: Option<bool>,
+    /// Least share of honest nodes that finalize.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finalized: Option<f64>,
+    /// Largest allowed 99th percentile of finality time.
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub max_p99_finality: Option<Duration>,
+    /// Lockstep runs must finish within this many rounds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_rounds: Option<u64>,
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or a key or value of the wrong name or type.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Syntax {
+        /// The file name.
+        origin: String,
+        /// 1-based line (0: the value came from `--set`).
+        line: usize,
+        /// 1-based column, in characters.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Well-formed but breaks a rule (e.g. a partition group beyond the last node).
+    #[error("{origin}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file name.
+        origin: String,
+        /// 1-based line (0: the value came from `--set`).
+        line: usize,
+        /// 1-based column, in characters.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A malformed `--set key.path=value`.
+    #[error("bad --set {arg:?}: {message}")]
+    BadOverride {
+        /// The argument as given.
+        arg: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Scenario {
+    /// Reads and loads the scenario at `path`, applying `--set` overrides.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Scenario::parse(&text, &path.display().to_string(), overrides)
+    }
+
+    /// Loads a scenario from `text` (`origin` names it in messages), applying `--set` overrides.
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        overrides: &[String],
+    ) -> Result<Scenario, ScenarioError> {
+        let sets = overrides
+            .iter()
+            .map(|a| Override::parse(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut cx = Ctx {
+            origin,
+            text,
+            tree: Tree::Leaf,
+            sets,
+        };
+        let original: Table = text.parse().map_err(|e: toml::de::Error| {
+            cx.syntax(e.span().map_or(0, |s| s.start), e.message())
+        })?;
+        cx.tree = toml::from_str(text).unwrap_or(Tree::Leaf);
+        let mut table = original.clone();
+        for o in &cx.sets {
+            o.apply(&mut table)?;
+        }
+        // An unknown preset is a rule broken, not a syntax error: report it at its value.
+        if let Some(Value::String(p)) = table.get("params").and_then(|p| p.get("preset")) {
+            if let Err(e) = ConsensusParams::preset(p) {
+                return Err(cx.invalid(&["params.preset", "params"], format!("params: {e}")));
+            }
+        }
+        let mut s = cx.deserialize(&original, table)?;
+        if s.workload.initial.is_empty() && (1..=255).contains(&s.workload.choices) {
+            s.workload.initial = vec![1.0 / s.workload.choices as f64; s.workload.choices];
+        }
+        validate(&s, &cx)?;
+        Ok(s)
+    }
+}

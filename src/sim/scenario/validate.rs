@@ -1,0 +1,236 @@
+//! The semantic rules: what serde cannot check, each failure located at the key it is about.
+
+use super::locate::Ctx;
+use super::params::params_field;
+use super::{Mode, Scenario, ScenarioError, Strategy};
+use crate::sim::stake::Stake;
+
+/// `network.partitions.0.end` -> `network.partitions[0].end`, as messages name keys.
+fn key_name(path: &str) -> String {
+    let mut name = String::new();
+    for seg in path.split('.') {
+        match seg.parse::<usize>() {
+            Ok(i) => name += &format!("[{i}]"),
+            Err(_) if name.is_empty() => name += seg,
+            Err(_) => name += &format!(".{seg}"),
+        }
+    }
+    name
+}
+
+/// The rules serde cannot check; each failure names the key and points at its value.
+pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
+    // check!(ok, [paths], rule...): the message is "KEY RULE", KEY named by the first path.
+    macro_rules! check {
+        ($ok:expr, $paths:expr, $($rule:tt)+) => {
+            if !$ok {
+                let given = $paths;
+                let paths: Vec<&str> = given.iter().map(AsRef::as_ref).collect();
+                let message = format!("{} {}", key_name(paths[0]), format!($($rule)+));
+                return Err(cx.invalid(&paths, message));
+            }
+        };
+    }
+    let unit = |x: f64| (0.0..1.0).contains(&x);
+    let name_ok = (s.name.chars()).all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    let why = "must be non-empty and use only A-Z a-z 0-9 _ . -";
+    check!(
+        name_ok && !s.name.is_empty(),
+        ["name"],
+        "{:?} {why}",
+        s.name
+    );
+    check!(
+        !s.max_time.is_zero(),
+        ["max_time"],
+        "must be greater than 0"
+    );
+    check!(s.max_rounds >= 1, ["max_rounds"], "must be at least 1");
+    if let Err(e) = s.params.validate() {
+        let paths = [
+            &format!("params.{}", params_field(&e)),
+            "params.preset",
+            "params",
+        ];
+        return Err(cx.invalid(&paths, format!("params: {e}")));
+    }
+    let (n, nodes) = (&s.network, s.network.nodes);
+    check!(
+        nodes >= 1,
+        ["network.nodes"],
+        "({nodes}) must be at least 1"
+    );
+    check!(
+        unit(n.loss),
+        ["network.loss"],
+        "({}) must be in [0, 1)",
+        n.loss
+    );
+    check!(
+        unit(n.duplicate),
+        ["network.duplicate"],
+        "({}) must be in [0, 1)",
+        n.duplicate
+    );
+    check!(
+        !n.poll_timeout.is_zero(),
+        ["network.poll_timeout"],
+        "must be greater than 0"
+    );
+    if s.mode == Mode::Event {
+        let (k, max_k) = (s.params.k, if n.self_sample { nodes } else { nodes - 1 });
+        let paths = ["params.k", "params.preset", "network.nodes"];
+        let why = format!("(network.nodes = {nodes}, self_sample = {})", n.self_sample);
+        check!(
+            k <= max_k,
+            paths,
+            "({k}) exceeds the {max_k} distinct validators a node can sample {why}"
+        );
+    }
+    if let Stake::Weights(w) = &n.stake {
+        check!(
+            w.len() == nodes,
+            ["network.stake"],
+            "lists {} weights for {nodes} nodes",
+            w.len()
+        );
+        for (i, x) in w.iter().enumerate() {
+            let ok = x.is_finite() && *x >= 0.0;
+            check!(
+                ok,
+                [format!("network.stake.{i}")],
+                "({x}) must be finite and >= 0"
+            );
+        }
+        let positive = w.iter().sum::<f64>() > 0.0;
+        check!(
+            positive,
+            ["network.stake"],
+            "weights must sum to more than 0"
+        );
+    }
+    if let Some(r) = &n.regions {
+        let k = r.names.len();
+        check!(
+            k >= 1,
+            ["network.regions.names"],
+            "must name at least one region"
+        );
+        check!(
+            r.base.len() == k,
+            ["network.regions.base"],
+            "has {} rows for {k} regions",
+            r.base.len()
+        );
+        for (i, row) in r.base.iter().enumerate() {
+            let path = format!("network.regions.base.{i}");
+            check!(
+                row.len() == k,
+                [path],
+                "has {} entries for {k} regions",
+                row.len()
+            );
+        }
+    }
+    let in_range = |[a, b]: [usize; 2]| a <= b && b < nodes;
+    let range_rule = format!("must have first <= last < network.nodes ({nodes})");
+    for (i, p) in n.partitions.iter().enumerate() {
+        let at = format!("network.partitions.{i}");
+        if let Some(end) = p.end {
+            let start = p.start;
+            check!(
+                start < end,
+                [format!("{at}.end")],
+                "({end:?}) must be after start ({start:?})"
+            );
+        }
+        check!(
+            !p.groups.is_empty(),
+            [format!("{at}.groups"), at],
+            "must list a node range"
+        );
+        for (j, g) in p.groups.iter().enumerate() {
+            let path = format!("{at}.groups.{j}");
+            check!(in_range(*g), [path], "({g:?}) {range_rule}");
+            let overlap = p.groups[..j]
+                .iter()
+                .position(|h| h[0] <= g[1] && g[0] <= h[1]);
+            if let Some(h) = overlap {
+                check!(
+                    false,
+                    [path],
+                    "({g:?}) overlaps groups[{h}] ({:?})",
+                    p.groups[h]
+                );
+            }
+        }
+    }
+    for (i, c) in n.crashes.iter().enumerate() {
+        let at = format!("network.crashes.{i}");
+        check!(
+            in_range(c.nodes),
+            [format!("{at}.nodes")],
+            "({:?}) {range_rule}",
+            c.nodes
+        );
+        if let Some(r) = c.recover {
+            let path = format!("{at}.recover");
+            check!(r > c.at, [path], "({r:?}) must be after at ({:?})", c.at);
+        }
+    }
+    let (w, choices) = (&s.workload, s.workload.choices);
+    check!(
+        (1..=255).contains(&choices),
+        ["workload.choices"],
+        "({choices}) must be between 1 and 255"
+    );
+    let entries = w.initial.len();
+    check!(
+        entries == choices,
+        ["workload.initial"],
+        "has {entries} entries for {choices} choices"
+    );
+    for (i, x) in w.initial.iter().enumerate() {
+        let ok = x.is_finite() && *x >= 0.0;
+        check!(
+            ok,
+            [format!("workload.initial.{i}")],
+            "({x}) must be finite and >= 0"
+        );
+    }
+    let sum: f64 = w.initial.iter().sum();
+    let sums_to_one = (sum - 1.0).abs() <= 1e-6;
+    check!(sums_to_one, ["workload.initial"], "sums to {sum}, not 1");
+    if let Some(b) = &s.byzantine {
+        let paths = ["byzantine", "byzantine.count", "byzantine.fraction"];
+        let one = b.fraction.is_some() != b.count.is_some();
+        check!(one, paths, "needs exactly one of fraction or count");
+        if let Some(f) = b.fraction {
+            check!(unit(f), ["byzantine.fraction"], "({f}) must be in [0, 1)");
+        }
+        let count = b.resolved_count(nodes);
+        let paths = [if b.count.is_some() {
+            "byzantine.count"
+        } else {
+            "byzantine.fraction"
+        }];
+        check!(
+            count < nodes,
+            paths,
+            "gives {count} byzantine nodes of {nodes}: none honest"
+        );
+        let ok = b.strategy != Strategy::Stubborn || b.target < choices;
+        let paths = ["byzantine.target", "byzantine.strategy"];
+        check!(
+            ok,
+            paths,
+            "({}) must be less than workload.choices ({choices})",
+            b.target
+        );
+    }
+    if let Some(f) = s.expect.finalized {
+        let ok = (0.0..=1.0).contains(&f);
+        check!(ok, ["expect.finalized"], "({f}) must be in [0, 1]");
+    }
+    Ok(())
+}
