@@ -116,29 +116,119 @@ pub struct NodeConfig {
     pub seed: u64,
 }
 
+/// The outstanding polls of a node, flat in one buffer so that an answer touches one place.
+///
+/// Slot `s` occupies `stride` words from `s * stride`: request id, live flag, answers,
+/// number sampled, the sampled ids (k), the vote counts (one per choice) and a bitset of
+/// who answered. A request id is `counter * slots + s`, so an answer finds its slot at once.
 #[derive(Debug, Clone)]
-struct Poll {
-    request: u32,
-    sampled: Vec<NodeId>,
-    answered: Vec<bool>,
-    counts: Vec<u32>,
-    answers: u32,
+struct Polls {
+    k: usize,
+    choices: usize,
+    slots: usize,
+    stride: usize,
+    live: usize,
+    data: Box<[u32]>,
+    /// Scratch for sampling, kept so that starting a poll does not allocate.
+    ids_buffer: Vec<NodeId>,
+}
+
+const REQUEST: usize = 0;
+const LIVE: usize = 1;
+const ANSWERS: usize = 2;
+const SAMPLED: usize = 3;
+const IDS: usize = 4;
+
+impl Polls {
+    fn new(slots: usize, k: usize, choices: usize) -> Self {
+        let stride = IDS + k + choices + k.div_ceil(32);
+        Polls {
+            k,
+            choices,
+            slots,
+            stride,
+            live: 0,
+            data: vec![0; slots * stride].into_boxed_slice(),
+            ids_buffer: Vec::with_capacity(k),
+        }
+    }
+
+    #[inline]
+    fn slot(&self, s: usize) -> &[u32] {
+        &self.data[s * self.stride..(s + 1) * self.stride]
+    }
+
+    #[inline]
+    fn slot_mut(&mut self, s: usize) -> &mut [u32] {
+        &mut self.data[s * self.stride..(s + 1) * self.stride]
+    }
+
+    /// The slot holding live poll `request`.
+    #[inline]
+    fn find(&self, request: u32) -> Option<usize> {
+        let s = request as usize % self.slots;
+        let slot = self.slot(s);
+        (slot[LIVE] == 1 && slot[REQUEST] == request).then_some(s)
+    }
+
+    fn free_slot(&self) -> Option<usize> {
+        (0..self.slots).find(|&s| self.slot(s)[LIVE] == 0)
+    }
+
+    fn clear(&mut self) {
+        for s in 0..self.slots {
+            self.slot_mut(s)[LIVE] = 0;
+        }
+        self.live = 0;
+    }
+
+    /// Counts an answer; returns whether every sampled node has answered.
+    #[inline]
+    fn answer(&mut self, s: usize, from: NodeId, choice: u32) -> bool {
+        let (k, choices) = (self.k, self.choices);
+        let slot = self.slot_mut(s);
+        let n = slot[SAMPLED] as usize;
+        let Some(pos) = slot[IDS..IDS + n].iter().position(|&id| id == from) else {
+            return false;
+        };
+        let bits = IDS + k + choices + pos / 32;
+        let bit = 1u32 << (pos % 32);
+        if slot[bits] & bit != 0 || choice as usize >= choices {
+            return false;
+        }
+        slot[bits] |= bit;
+        slot[IDS + k + choice as usize] += 1;
+        slot[ANSWERS] += 1;
+        slot[ANSWERS] as usize >= n
+    }
+
+    /// Closes slot `s`: its top choice (ties: smallest id), that choice's votes, the answers.
+    fn close(&mut self, s: usize) -> (u32, u32, u32, u32) {
+        let k = self.k;
+        let choices = self.choices;
+        self.live -= 1;
+        let slot = self.slot_mut(s);
+        slot[LIVE] = 0;
+        let (mut choice, mut count) = (0u32, 0u32);
+        for (c, &n) in slot[IDS + k..IDS + k + choices].iter().enumerate() {
+            if n > count {
+                (choice, count) = (c as u32, n);
+            }
+        }
+        (slot[REQUEST], choice, count, slot[ANSWERS])
+    }
 }
 
 /// One honest validator.
 #[derive(Debug, Clone)]
 pub struct Node {
     id: NodeId,
-    k: usize,
-    concurrent: usize,
     poll_timeout: u64,
     self_sample: bool,
     decision: Decision,
-    rng: ChaCha8Rng,
-    polls: Vec<Poll>,
-    /// Spare poll buffers, reused so that a poll does not allocate.
-    spare: Vec<Poll>,
-    choices: usize,
+    polls: Polls,
+    /// Boxed: it is large and only polls that start use it.
+    rng: Box<ChaCha8Rng>,
     next_request: u32,
     polls_recorded: u32,
     decided_at: Option<u64>,
@@ -149,15 +239,11 @@ impl Node {
     pub fn new(cfg: &NodeConfig) -> Self {
         Node {
             id: cfg.id,
-            k: cfg.params.k,
-            concurrent: cfg.params.concurrent_polls,
             poll_timeout: cfg.poll_timeout,
             self_sample: cfg.self_sample,
             decision: Decision::new(cfg.protocol, &cfg.params, cfg.choices, cfg.initial),
-            rng: ChaCha8Rng::seed_from_u64(cfg.seed),
-            polls: Vec::with_capacity(cfg.params.concurrent_polls),
-            spare: Vec::new(),
-            choices: cfg.choices,
+            polls: Polls::new(cfg.params.concurrent_polls, cfg.params.k, cfg.choices),
+            rng: Box::new(ChaCha8Rng::seed_from_u64(cfg.seed)),
             next_request: 0,
             polls_recorded: 0,
             decided_at: None,
@@ -193,92 +279,59 @@ impl Node {
 
     /// Polls outstanding now.
     pub fn outstanding_polls(&self) -> usize {
-        self.polls.len()
+        self.polls.live
     }
 
     /// Handles one input at time `now`, appending what the driver must do to `out`.
-    pub fn handle(
-        &mut self,
-        now: u64,
-        input: Input,
-        sampler: &StakeSampler,
-        out: &mut Vec<Output>,
-    ) {
+    #[inline]
+    pub fn handle(&mut self, now: u64, input: Input, sampler: &StakeSampler, out: &mut Vec<Output>) {
         match input {
-            Input::Start => {
-                while let Some(p) = self.polls.pop() {
-                    self.spare.push(p);
+            Input::Message {
+                from,
+                msg: Message::Query { request, .. },
+            } => out.push(Output::Send {
+                to: from,
+                msg: Message::Answer {
+                    request,
+                    choice: self.preference() as u32,
+                },
+            }),
+            Input::Message {
+                from,
+                msg: Message::Answer { request, choice },
+            } => {
+                if let Some(s) = self.polls.find(request) {
+                    if self.polls.answer(s, from, choice) {
+                        self.finish_poll(now, s, sampler, out);
+                    }
                 }
+            }
+            Input::Timer(Timer::PollTimeout { request }) => {
+                if let Some(s) = self.polls.find(request) {
+                    self.finish_poll(now, s, sampler, out);
+                }
+            }
+            Input::Start => {
+                self.polls.clear();
                 self.fill_polls(now, sampler, out);
             }
-            Input::Message { from, msg } => match msg {
-                Message::Query { request, .. } => out.push(Output::Send {
-                    to: from,
-                    msg: Message::Answer {
-                        request,
-                        choice: self.preference() as u32,
-                    },
-                }),
-                Message::Answer { request, choice } => {
-                    self.on_answer(now, from, request, choice, sampler, out)
-                }
-            },
-            Input::Timer(Timer::PollTimeout { request }) => {
-                if let Some(i) = self.polls.iter().position(|p| p.request == request) {
-                    self.finish_poll(now, i, sampler, out);
-                }
-            }
         }
     }
 
-    fn on_answer(
-        &mut self,
-        now: u64,
-        from: NodeId,
-        request: u32,
-        choice: u32,
-        sampler: &StakeSampler,
-        out: &mut Vec<Output>,
-    ) {
-        let Some(i) = self.polls.iter().position(|p| p.request == request) else {
-            return;
-        };
-        let poll = &mut self.polls[i];
-        let Some(slot) = poll.sampled.iter().position(|&s| s == from) else {
-            return;
-        };
-        if poll.answered[slot] || choice as usize >= self.choices {
-            return;
-        }
-        poll.answered[slot] = true;
-        poll.counts[choice as usize] += 1;
-        poll.answers += 1;
-        if poll.answers as usize >= poll.sampled.len() {
-            self.finish_poll(now, i, sampler, out);
-        }
-    }
-
-    fn finish_poll(&mut self, now: u64, i: usize, sampler: &StakeSampler, out: &mut Vec<Output>) {
-        let poll = self.polls.swap_remove(i);
-        let (mut choice, mut count) = (0usize, 0u32);
-        for (c, &n) in poll.counts.iter().enumerate() {
-            if n > count {
-                (choice, count) = (c, n);
-            }
-        }
+    fn finish_poll(&mut self, now: u64, s: usize, sampler: &StakeSampler, out: &mut Vec<Output>) {
+        let (request, choice, count, answers) = self.polls.close(s);
         if count == 0 {
             self.decision.record_unsuccessful_poll();
         } else {
-            self.decision.record_poll(count as usize, choice);
+            self.decision.record_poll(count as usize, choice as usize);
         }
         self.polls_recorded += 1;
         out.push(Output::PollRecorded {
-            request: poll.request,
-            choice: choice as u32,
+            request,
+            choice,
             count,
-            answers: poll.answers,
+            answers,
         });
-        self.spare.push(poll);
         if self.decision.finalized() {
             if self.decided_at.is_none() {
                 self.decided_at = Some(now);
@@ -286,9 +339,7 @@ impl Node {
                     choice: self.decision.preference() as u32,
                 });
             }
-            while let Some(p) = self.polls.pop() {
-                self.spare.push(p);
-            }
+            self.polls.clear();
             return;
         }
         self.fill_polls(now, sampler, out);
@@ -298,26 +349,22 @@ impl Node {
         if self.decision.finalized() {
             return;
         }
-        while self.polls.len() < self.concurrent {
-            let mut poll = self.spare.pop().unwrap_or_else(|| Poll {
-                request: 0,
-                sampled: Vec::with_capacity(self.k),
-                answered: Vec::with_capacity(self.k),
-                counts: Vec::with_capacity(self.choices),
-                answers: 0,
-            });
-            let request = self.next_request;
-            self.next_request = self.next_request.wrapping_add(1);
-            let exclude = (!self.self_sample).then_some(self.id);
-            sampler.sample_distinct(&mut self.rng, self.k, exclude, &mut poll.sampled);
-            poll.request = request;
-            poll.answers = 0;
-            poll.answered.clear();
-            poll.answered.resize(poll.sampled.len(), false);
-            poll.counts.clear();
-            poll.counts.resize(self.choices, 0);
-            let deadline = now.saturating_add(self.poll_timeout);
-            for &to in &poll.sampled {
+        let (slots, k) = (self.polls.slots as u32, self.polls.k);
+        let exclude = (!self.self_sample).then_some(self.id);
+        let deadline = now.saturating_add(self.poll_timeout);
+        while let Some(s) = self.polls.free_slot() {
+            let request = self.next_request.wrapping_mul(slots).wrapping_add(s as u32);
+            self.next_request = self.next_request.wrapping_add(1) % (u32::MAX / slots);
+            let mut sampled = std::mem::take(&mut self.polls.ids_buffer);
+            sampler.sample_distinct(&mut *self.rng, k, exclude, &mut sampled);
+            let slot = self.polls.slot_mut(s);
+            slot.fill(0);
+            slot[REQUEST] = request;
+            slot[LIVE] = 1;
+            slot[SAMPLED] = sampled.len() as u32;
+            slot[IDS..IDS + sampled.len()].copy_from_slice(&sampled);
+            self.polls.live += 1;
+            for &to in &sampled {
                 out.push(Output::Send {
                     to,
                     msg: Message::Query { request, deadline },
@@ -327,7 +374,7 @@ impl Node {
                 at: deadline,
                 timer: Timer::PollTimeout { request },
             });
-            self.polls.push(poll);
+            self.polls.ids_buffer = sampled;
         }
     }
 }
@@ -374,8 +421,12 @@ mod tests {
         let q = queries(&out);
         assert_eq!(q.len(), 2 * 3, "concurrent_polls (2) x k (3)");
         assert!(q.iter().all(|&(to, _)| to != 3));
-        for r in 0..2 {
+        let mut requests: Vec<u32> = q.iter().map(|x| x.1).collect();
+        requests.dedup();
+        assert_eq!(requests.len(), 2, "two polls, two request ids");
+        for r in requests {
             let mut peers: Vec<_> = q.iter().filter(|x| x.1 == r).map(|x| x.0).collect();
+            peers.sort_unstable();
             peers.dedup();
             assert_eq!(peers.len(), 3);
         }
