@@ -282,19 +282,34 @@ impl Node {
         self.polls.live
     }
 
+    /// The answer an honest node preferring `preference` gives to query `request`.
+    ///
+    /// A driver that knows a node's preference at the time a query reaches it (the simulator
+    /// keeps each node's preference history) may compute the answer with this directly.
+    #[inline]
+    pub fn answer(request: u32, preference: usize) -> Message {
+        Message::Answer {
+            request,
+            choice: preference as u32,
+        }
+    }
+
     /// Handles one input at time `now`, appending what the driver must do to `out`.
     #[inline]
-    pub fn handle(&mut self, now: u64, input: Input, sampler: &StakeSampler, out: &mut Vec<Output>) {
+    pub fn handle(
+        &mut self,
+        now: u64,
+        input: Input,
+        sampler: &StakeSampler,
+        out: &mut Vec<Output>,
+    ) {
         match input {
             Input::Message {
                 from,
                 msg: Message::Query { request, .. },
             } => out.push(Output::Send {
                 to: from,
-                msg: Message::Answer {
-                    request,
-                    choice: self.preference() as u32,
-                },
+                msg: Node::answer(request, self.preference()),
             }),
             Input::Message {
                 from,

@@ -4,12 +4,13 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// A file being written under a temporary name beside its final path.
+/// A file being written under a temporary name beside its final path; dropped without
+/// [`AtomicFile::commit`], it removes its temporary file.
 #[derive(Debug)]
 pub struct AtomicFile {
     path: PathBuf,
     tmp: PathBuf,
-    writer: BufWriter<File>,
+    writer: Option<BufWriter<File>>,
 }
 
 impl AtomicFile {
@@ -25,24 +26,42 @@ impl AtomicFile {
         Ok(AtomicFile {
             path: path.to_path_buf(),
             tmp,
-            writer,
+            writer: Some(writer),
         })
     }
 
     /// Flushes, syncs and renames the file to its final path.
-    pub fn commit(self) -> io::Result<()> {
-        let file = self.writer.into_inner().map_err(|e| e.into_error())?;
+    pub fn commit(mut self) -> io::Result<()> {
+        let writer = self
+            .writer
+            .take()
+            .ok_or_else(|| io::Error::other("already committed"))?;
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         fs::rename(&self.tmp, &self.path)
+    }
+
+    fn writer(&mut self) -> io::Result<&mut BufWriter<File>> {
+        self.writer
+            .as_mut()
+            .ok_or_else(|| io::Error::other("already committed"))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.writer.take().is_some() {
+            let _ = fs::remove_file(&self.tmp);
+        }
     }
 }
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer.write(buf)
+        self.writer()?.write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.writer.flush()
+        self.writer()?.flush()
     }
 }
 
@@ -69,6 +88,15 @@ mod tests {
         write_atomic(&path, b"again").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"again");
         assert!(!dir.join("sub").join("out.txt.tmp").exists());
+        let other = dir.join("sub").join("abandoned.txt");
+        let mut f = AtomicFile::create(&other).unwrap();
+        f.write_all(b"half").unwrap();
+        drop(f);
+        assert!(!other.exists());
+        assert!(
+            !dir.join("sub").join("abandoned.txt.tmp").exists(),
+            "dropped: no temp file"
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,4 +1,14 @@
 //! Event mode: the nodes' state machines driven through the bus by the virtual clock.
+//!
+//! One shortcut keeps the event count down: a query to an honest node does not become an
+//! event of its own. When it is sent, the bus decides both legs at once (the query's delay
+//! and fate, then the answer's, from the arrival time), and one `Reply` event delivers the
+//! answer. Its choice is read, at delivery, from the answerer's preference history as of
+//! the query's arrival, which is exactly what [`Node::handle`] would have answered then
+//! (every event before that time has been processed by the time the answer lands). A node
+//! crashed when the query arrives does not answer. Queries to Byzantine nodes are events,
+//! since the adversary reacts to the world as it is. In a `messages` trace the answer row is
+//! written when the query is sent, stamped with the time the answer leaves.
 
 use super::byzantine::{Adversary, Reply};
 use super::network::{Bus, Fate};
@@ -18,6 +28,13 @@ enum Ev {
         to: NodeId,
         from: NodeId,
         msg: Message,
+    },
+    /// An honest node's answer to `to`'s query `request`, which reached it at `asked`.
+    Reply {
+        to: NodeId,
+        from: NodeId,
+        request: u32,
+        asked: Nanos,
     },
     Timer {
         node: NodeId,
@@ -51,6 +68,10 @@ pub struct World<'a> {
     nodes: Vec<Node>,
     down: Vec<bool>,
     split: Vec<u64>,
+    /// Each node's preference changes: (time, preference), oldest first.
+    history: Vec<Vec<(Nanos, u32)>>,
+    /// Crash intervals [from, to) per scenario entry, for answers decided ahead of time.
+    crashes: Vec<(NodeId, NodeId, Nanos, Nanos)>,
     finalized: usize,
     honest: usize,
     sched: Scheduler<Ev>,
@@ -98,11 +119,7 @@ impl<'a> World<'a> {
         });
         let k = scenario.params.k;
         let mut sched = Scheduler::new();
-        for id in 0..net.nodes as NodeId {
-            if !pop.byzantine[id as usize] {
-                sched.at(0, Ev::Start(id));
-            }
-        }
+        // Crashes first: a node crashed at time 0 must not start polling at time 0.
         for c in &net.crashes {
             let (first, last) = (c.nodes[0] as NodeId, c.nodes[1] as NodeId);
             sched.at(c.at.as_nanos() as Nanos, Ev::Crash { first, last });
@@ -110,8 +127,32 @@ impl<'a> World<'a> {
                 sched.at(r.as_nanos() as Nanos, Ev::Recover { first, last });
             }
         }
+        for id in 0..net.nodes as NodeId {
+            if !pop.byzantine[id as usize] {
+                sched.at(0, Ev::Start(id));
+            }
+        }
         let honest = pop.honest();
+        let history = nodes
+            .iter()
+            .map(|n| vec![(0, n.preference() as u32)])
+            .collect();
+        let crashes = net
+            .crashes
+            .iter()
+            .map(|c| {
+                let end = c.recover.map_or(Nanos::MAX, |r| r.as_nanos() as Nanos);
+                (
+                    c.nodes[0] as NodeId,
+                    c.nodes[1] as NodeId,
+                    c.at.as_nanos() as Nanos,
+                    end,
+                )
+            })
+            .collect();
         Ok(World {
+            history,
+            crashes,
             scenario,
             down: vec![false; net.nodes],
             nodes,
@@ -180,7 +221,11 @@ impl<'a> World<'a> {
 
     fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
         match ev {
-            Ev::Start(n) => self.drive(now, n, Input::Start, trace)?,
+            Ev::Start(n) => {
+                if !self.down[n as usize] {
+                    self.drive(now, n, Input::Start, trace)?;
+                }
+            }
             Ev::Deliver { to, from, msg } => {
                 if self.down[to as usize] {
                     return Ok(());
@@ -190,6 +235,19 @@ impl<'a> World<'a> {
                 } else {
                     self.drive(now, to, Input::Message { from, msg }, trace)?;
                 }
+            }
+            Ev::Reply {
+                to,
+                from,
+                request,
+                asked,
+            } => {
+                if self.down[to as usize] {
+                    return Ok(());
+                }
+                let pref = self.preference_at(from, asked);
+                let msg = Node::answer(request, pref as usize);
+                self.drive(now, to, Input::Message { from, msg }, trace)?;
             }
             Ev::Timer { node, timer } => {
                 if !self.down[node as usize] {
@@ -243,6 +301,7 @@ impl<'a> World<'a> {
         if before != after {
             self.split[before] -= 1;
             self.split[after] += 1;
+            self.history[id as usize].push((now, after as u32));
         }
         let mut out = std::mem::take(&mut self.out);
         for o in out.drain(..) {
@@ -302,23 +361,57 @@ impl<'a> World<'a> {
                 self.send(now, me, from, Message::Answer { request, choice }, trace)
             }
             Reply::AtDeadline(choice) => {
-                if self.bus.cut(now, me, from) {
-                    return Ok(());
-                }
+                // The adversary holds its answer back so that it lands just before the
+                // querier's deadline; the bus still decides whether it is lost or cut.
                 self.messages += 1;
-                let at = deadline.saturating_sub(1).max(now);
-                let msg = Message::Answer { request, choice };
-                self.sched.at(
-                    at,
-                    Ev::Deliver {
-                        to: from,
-                        from: me,
-                        msg,
-                    },
-                );
+                let fate = self.bus.route(now, me, from);
+                if trace.wants(Kind::Answer) {
+                    let kind = match fate {
+                        Fate::Lost => Kind::Lost,
+                        Fate::Partitioned => Kind::Cut,
+                        Fate::Delivered(..) => Kind::Answer,
+                    };
+                    let e = Event {
+                        time: now,
+                        node: me,
+                        peer: Some(from),
+                        request: Some(request),
+                        choice: Some(choice),
+                        ..Event::default()
+                    };
+                    trace.record(kind, e)?;
+                }
+                if let Fate::Delivered(..) = fate {
+                    let at = deadline.saturating_sub(1).max(now);
+                    let msg = Message::Answer { request, choice };
+                    self.sched.at(
+                        at,
+                        Ev::Deliver {
+                            to: from,
+                            from: me,
+                            msg,
+                        },
+                    );
+                }
                 Ok(())
             }
         }
+    }
+
+    /// `node`'s preference as of time `t` (changes at `t` included).
+    fn preference_at(&self, node: NodeId, t: Nanos) -> u32 {
+        let h = &self.history[node as usize];
+        h.iter()
+            .rev()
+            .find(|&&(at, _)| at <= t)
+            .map_or(h[0].1, |&(_, p)| p)
+    }
+
+    /// Whether a scenario crash keeps `node` down at time `t`.
+    fn down_at(&self, node: NodeId, t: Nanos) -> bool {
+        self.crashes.iter().any(|&(first, last, from, to)| {
+            (first..=last).contains(&node) && (from..to).contains(&t)
+        })
     }
 
     fn send(
@@ -329,6 +422,11 @@ impl<'a> World<'a> {
         msg: Message,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
+        if let Message::Query { request, .. } = msg {
+            if !self.pop.byzantine[to as usize] {
+                return self.query_honest(now, from, to, request, trace);
+            }
+        }
         self.messages += 1;
         let fate = self.bus.route(now, from, to);
         if trace.wants(Kind::Query) {
@@ -356,6 +454,75 @@ impl<'a> World<'a> {
             self.sched.at(now + first, Ev::Deliver { to, from, msg });
             if let Some(d) = second {
                 self.sched.at(now + d, Ev::Deliver { to, from, msg });
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a query to an honest node and decides its answer's journey at once.
+    fn query_honest(
+        &mut self,
+        now: Nanos,
+        from: NodeId,
+        to: NodeId,
+        request: u32,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        self.messages += 1;
+        let fate = self.bus.route(now, from, to);
+        let messages = trace.wants(Kind::Query);
+        if messages {
+            let kind = match fate {
+                Fate::Lost => Kind::Lost,
+                Fate::Partitioned => Kind::Cut,
+                Fate::Delivered(..) => Kind::Query,
+            };
+            let e = Event {
+                time: now,
+                node: from,
+                peer: Some(to),
+                request: Some(request),
+                ..Event::default()
+            };
+            trace.record(kind, e)?;
+        }
+        let Fate::Delivered(first, second) = fate else {
+            return Ok(());
+        };
+        for delay in std::iter::once(first).chain(second) {
+            let asked = now + delay;
+            if self.down_at(to, asked) {
+                continue;
+            }
+            self.messages += 1;
+            let back = self.bus.route(asked, to, from);
+            if messages {
+                let kind = match back {
+                    Fate::Lost => Kind::Lost,
+                    Fate::Partitioned => Kind::Cut,
+                    Fate::Delivered(..) => Kind::Answer,
+                };
+                let e = Event {
+                    time: asked,
+                    node: to,
+                    peer: Some(from),
+                    request: Some(request),
+                    ..Event::default()
+                };
+                trace.record(kind, e)?;
+            }
+            if let Fate::Delivered(d1, d2) = back {
+                for d in std::iter::once(d1).chain(d2) {
+                    self.sched.at(
+                        asked + d,
+                        Ev::Reply {
+                            to: from,
+                            from: to,
+                            request,
+                            asked,
+                        },
+                    );
+                }
             }
         }
         Ok(())

@@ -1,0 +1,45 @@
+//! Simulator speed: event mode (events per second) and lockstep mode (node-rounds per second).
+//!
+//! Run: `cargo bench --bench simulator` (one run per sample: these are whole simulations).
+
+use divan::counter::ItemsCount;
+use divan::Bencher;
+use luxsim::sim::{self, RunOptions, Scenario};
+use std::path::Path;
+
+fn main() {
+    divan::main();
+}
+
+fn scenario(path: &str, set: &[String]) -> Scenario {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Scenario::load(&root.join(path), set).expect("shipped scenario loads")
+}
+
+/// `scenarios/baseline.toml` (honest, default params, lognormal 40 ms) at 2,000 and 10,000
+/// nodes, without trace; the counter is the number of events processed.
+#[divan::bench(args = [2_000, 10_000], sample_count = 3, sample_size = 1)]
+fn event_mode_baseline(bencher: Bencher, nodes: usize) {
+    let s = scenario(
+        "scenarios/baseline.toml",
+        &[format!("network.nodes={nodes}")],
+    );
+    let events = sim::run(&s, &RunOptions::default()).unwrap().summary.events;
+    bencher
+        .counter(ItemsCount::new(events))
+        .bench(|| sim::run(&s, &RunOptions::default()).unwrap().summary.events);
+}
+
+/// `scenarios/lockstep-1m.toml` (k = 20, pareto stake) at 100,000 and 1,000,000 nodes; the
+/// counter is the number of polls (node-rounds).
+#[divan::bench(args = [100_000, 1_000_000], sample_count = 1, sample_size = 1)]
+fn lockstep_to_finality(bencher: Bencher, nodes: usize) {
+    let s = scenario(
+        "scenarios/lockstep-1m.toml",
+        &[format!("network.nodes={nodes}")],
+    );
+    let polls = sim::run(&s, &RunOptions::default()).unwrap().summary.events;
+    bencher
+        .counter(ItemsCount::new(polls))
+        .bench(|| sim::run(&s, &RunOptions::default()).unwrap().summary.events);
+}
