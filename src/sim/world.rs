@@ -586,6 +586,10 @@ mod tests {
 
     #[test]
     fn events_stay_small() {
-        assert!(std::mem::size_of::<Ev>() <= 24, "{}", std::mem::size_of::<Ev>());
+        assert!(
+            std::mem::size_of::<Ev>() <= 24,
+            "{}",
+            std::mem::size_of::<Ev>()
+        );
     }
 }

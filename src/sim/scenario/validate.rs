@@ -6,7 +6,7 @@ use super::{Mode, Scenario, ScenarioError, Strategy};
 use crate::sim::stake::Stake;
 
 /// `network.partitions.0.end` -> `network.partitions[0].end`, as messages name keys.
-fn key_name(path: &str) -> String {
+pub(super) fn key_name(path: &str) -> String {
     let mut name = String::new();
     for seg in path.split('.') {
         match seg.parse::<usize>() {
@@ -77,6 +77,9 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
         ["network.poll_timeout"],
         "must be greater than 0"
     );
+    if let Err(e) = n.latency.sampler() {
+        check!(false, ["network.latency"], "is invalid: {e}");
+    }
     if s.mode == Mode::Event {
         let (k, max_k) = (s.params.k, if n.self_sample { nodes } else { nodes - 1 });
         let paths = ["params.k", "params.preset", "network.nodes"];
@@ -219,7 +222,8 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
             paths,
             "gives {count} byzantine nodes of {nodes}: none honest"
         );
-        let ok = b.strategy != Strategy::Stubborn || b.target < choices;
+        let ledger = s.engine_kind.is_ledger();
+        let ok = ledger || b.strategy != Strategy::Stubborn || b.target < choices;
         let paths = ["byzantine.target", "byzantine.strategy"];
         check!(
             ok,
@@ -232,5 +236,5 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
         let ok = (0.0..=1.0).contains(&f);
         check!(ok, ["expect.finalized"], "({f}) must be in [0, 1]");
     }
-    Ok(())
+    super::ledger::validate_ledger(s, cx)
 }
