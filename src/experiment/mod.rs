@@ -1,0 +1,136 @@
+//! Experiments over many runs: parameter sweeps (`luxsim sweep`), joining sharded sweeps
+//! (`luxsim merge`) and the convergence regression check (`luxsim check`).
+//!
+//! Every command here is deterministic: runs go in parallel on a local rayon pool, but
+//! their results are collected and written in a fixed order (grid order, then seed order),
+//! so the output files are byte-identical whatever the number of threads or shards.
+//! See `docs/experiments.md`.
+
+use crate::sim::{ScenarioError, SimError};
+use std::path::Path;
+use thiserror::Error;
+
+pub mod baseline;
+pub mod check;
+pub mod grid;
+pub mod merge;
+pub mod pool;
+pub mod records;
+pub mod sweep;
+
+pub use check::{check, CheckArgs};
+pub use grid::{Axis, Grid};
+pub use merge::{merge, MergeArgs};
+pub use sweep::{sweep, Manifest, Shard, SweepArgs};
+
+/// Exit code: the command was interrupted with Ctrl-C (finished work was written).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Why an experiment could not be carried out (all are exit code 2).
+#[derive(Debug, Error)]
+pub enum ExperimentError {
+    /// A scenario (or a point's overrides) is invalid.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// The scenario is invalid at one grid point (with that point's values).
+    #[error("at {point}: {source}")]
+    Point {
+        /// The grid point, as `key=value` pairs.
+        point: String,
+        /// The error.
+        source: ScenarioError,
+    },
+    /// A malformed `--vary KEY=VALUES`.
+    #[error("bad --vary {arg:?}: {message}")]
+    BadVary {
+        /// The argument as given.
+        arg: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A malformed `--shard I/M`.
+    #[error("bad --shard {arg:?}: {message}")]
+    BadShard {
+        /// The argument as given.
+        arg: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Another bad argument (`--seeds 0`, `--jobs 0`, ...).
+    #[error("{0}")]
+    BadArgument(String),
+    /// A run failed (e.g. a latency model the scenario check cannot catch).
+    #[error("run of {point} with seed {seed}: {source}")]
+    Run {
+        /// The grid point or scenario, as `key=value` pairs.
+        point: String,
+        /// The seed of the run.
+        seed: u64,
+        /// What went wrong.
+        source: SimError,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A file (manifest, runs.csv, baseline) has the wrong content.
+    #[error("{path}: {message}")]
+    BadFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Shard outputs that do not make up one sweep.
+    #[error("cannot merge: {0}")]
+    Merge(String),
+    /// The thread pool could not be built.
+    #[error("cannot start {jobs} worker threads: {message}")]
+    Pool {
+        /// Threads asked for.
+        jobs: usize,
+        /// The reason.
+        message: String,
+    },
+}
+
+/// Reads a whole file, naming it in the error.
+fn read(path: &Path) -> Result<Vec<u8>, ExperimentError> {
+    std::fs::read(path).map_err(|source| ExperimentError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Writes a whole file atomically, naming it in the error.
+fn write(path: &Path, bytes: &[u8]) -> Result<(), ExperimentError> {
+    crate::sim::atomic::write_atomic(path, bytes).map_err(|source| ExperimentError::Write {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Pretty JSON with a final newline.
+fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    let mut json = serde_json::to_vec_pretty(value).expect("plain data serializes");
+    json.push(b'\n');
+    json
+}
+
+/// Prints an error and returns the bad-input exit code.
+fn fail(e: &ExperimentError) -> u8 {
+    eprintln!("error: {e}");
+    crate::commands::EXIT_BAD_INPUT
+}

@@ -1,0 +1,392 @@
+//! `luxsim sweep`: one scenario over a grid of values and seeds, in parallel.
+//!
+//! Run r of a sweep is grid point `r / N` with seed `first_seed + r % N` (N = `--seeds`,
+//! `first_seed` = the scenario's seed). A shard `I/M` runs the I-th of M contiguous slices
+//! of that list. Outputs: `runs.csv`, `points.csv` (not for shards: `merge` writes it) and
+//! the manifest `sweep.json`, written last.
+
+use super::grid::{Axis, Grid};
+use super::pool::{self, PoolOptions, Task};
+use super::records::{points_csv, points_header, runs_csv, runs_header, RunRecord};
+use super::{fail, read, to_json, write, ExperimentError, EXIT_INTERRUPTED};
+use crate::commands::EXIT_OK;
+use crate::sim::scenario::Mode;
+use crate::sim::Scenario;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The `format` of `sweep.json` files this version writes and reads.
+pub const MANIFEST_FORMAT: &str = "luxsim-sweep/1";
+
+/// Most runs one sweep may have.
+const MAX_RUNS: usize = 10_000_000;
+
+/// The arguments of `luxsim sweep`.
+#[derive(Debug, Clone, Default)]
+pub struct SweepArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// `key.path=value` overrides applied to every point (before the varied values).
+    pub set: Vec<String>,
+    /// `KEY=VALUES` axes, the first outermost.
+    pub vary: Vec<String>,
+    /// Seeds per point.
+    pub seeds: u64,
+    /// Most worker threads (default: one per core).
+    pub jobs: Option<usize>,
+    /// `I/M`: run only the I-th of M slices.
+    pub shard: Option<String>,
+    /// Output directory (default `results/<name>-sweep/`, shards `.../shard-I-of-M/`).
+    pub out: Option<PathBuf>,
+    /// No progress bar and nothing on stdout.
+    pub quiet: bool,
+}
+
+/// One slice of a sweep's run list: `index` (1-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shard {
+    /// Which slice, from 1.
+    pub index: usize,
+    /// How many slices.
+    pub count: usize,
+}
+
+impl Shard {
+    /// Parses `I/M` with `1 <= I <= M`.
+    pub fn parse(arg: &str) -> Result<Shard, ExperimentError> {
+        let bad = |m: &str| ExperimentError::BadShard {
+            arg: arg.to_string(),
+            message: m.to_string(),
+        };
+        let (i, m) = arg
+            .split_once('/')
+            .ok_or_else(|| bad("expected I/M, e.g. 2/8 for the second of 8 slices"))?;
+        let num = |t: &str| {
+            t.trim()
+                .parse::<usize>()
+                .map_err(|_| bad("I and M must be integers"))
+        };
+        let (index, count) = (num(i)?, num(m)?);
+        if count == 0 || index == 0 || index > count {
+            return Err(bad("I must be between 1 and M (I is 1-based)"));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The runs of this slice among `runs`: contiguous, sizes differ by at most one.
+    pub fn range(&self, runs: usize) -> Range<usize> {
+        let at = |i: usize| ((i as u128 * runs as u128) / self.count as u128) as usize;
+        at(self.index - 1)..at(self.index)
+    }
+}
+
+/// `sweep.json`: what a sweep (or shard) is, so that `merge` can check and join shards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`MANIFEST_FORMAT`].
+    pub format: String,
+    /// The scenario file as given on the command line.
+    pub scenario: String,
+    /// SHA-256 of the scenario file's bytes.
+    pub scenario_sha256: String,
+    /// The `--set` overrides.
+    pub set: Vec<String>,
+    /// The axes, the first outermost.
+    pub vary: Vec<Axis>,
+    /// The mode of every point (finality in ms for event, rounds for lockstep).
+    pub mode: Mode,
+    /// The first seed of every point.
+    pub first_seed: u64,
+    /// Seeds per point.
+    pub seeds: u64,
+    /// Grid points.
+    pub points: usize,
+    /// Runs of the whole sweep (points x seeds).
+    pub runs: usize,
+    /// The slice this directory holds; `null` for a whole sweep.
+    pub shard: Option<Shard>,
+    /// First run (0-based) of the slice.
+    pub first_run: usize,
+    /// One past the last run of the slice.
+    pub end_run: usize,
+    /// Runs finished and written to `runs.csv`.
+    pub completed: usize,
+    /// Whether Ctrl-C stopped the sweep before every run of the slice finished.
+    pub partial: bool,
+}
+
+impl Manifest {
+    /// The grid of the sweep.
+    pub fn grid(&self) -> Grid {
+        Grid {
+            axes: self.vary.clone(),
+        }
+    }
+
+    /// The varied keys, in order.
+    pub fn keys(&self) -> Vec<String> {
+        self.vary.iter().map(|a| a.key.clone()).collect()
+    }
+
+    /// The seed of run `r`.
+    pub fn seed_of(&self, r: usize) -> u64 {
+        self.first_seed + (r as u64 % self.seeds)
+    }
+
+    /// Why `other` is not a slice of the same sweep (the scenario path may differ).
+    pub fn differs_from(&self, other: &Manifest) -> Option<&'static str> {
+        let checks = [
+            (self.format != other.format, "format"),
+            (
+                self.scenario_sha256 != other.scenario_sha256,
+                "scenario file contents",
+            ),
+            (self.set != other.set, "--set overrides"),
+            (self.vary != other.vary, "--vary axes"),
+            (self.mode != other.mode, "mode"),
+            (self.first_seed != other.first_seed, "first seed"),
+            (self.seeds != other.seeds, "--seeds"),
+            (self.points != other.points, "points"),
+            (self.runs != other.runs, "runs"),
+        ];
+        checks.into_iter().find(|c| c.0).map(|c| c.1)
+    }
+}
+
+/// `luxsim sweep`: runs the grid and writes the outputs; returns the exit code.
+pub fn sweep(args: &SweepArgs) -> u8 {
+    match try_sweep(args) {
+        Ok(code) => code,
+        Err(e) => fail(&e),
+    }
+}
+
+fn try_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
+    let started = Instant::now();
+    let axes = args
+        .vary
+        .iter()
+        .map(|a| Axis::parse(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let grid = Grid::new(axes)?;
+    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
+    if args.seeds == 0 {
+        return Err(ExperimentError::BadArgument(
+            "--seeds must be at least 1".into(),
+        ));
+    }
+    if args.jobs == Some(0) {
+        return Err(ExperimentError::BadArgument(
+            "--jobs must be at least 1".into(),
+        ));
+    }
+    let points = grid.points().unwrap_or(usize::MAX);
+    let runs = usize::try_from(args.seeds)
+        .ok()
+        .and_then(|n| points.checked_mul(n))
+        .filter(|&r| r <= MAX_RUNS)
+        .ok_or_else(|| {
+            ExperimentError::BadArgument(format!(
+                "the sweep is too large: at most {MAX_RUNS} runs (points x seeds)"
+            ))
+        })?;
+    let bytes = read(&args.scenario)?;
+    let origin = args.scenario.display().to_string();
+    let text = String::from_utf8(bytes.clone()).map_err(|_| ExperimentError::BadFile {
+        path: origin.clone(),
+        message: "not UTF-8 text".into(),
+    })?;
+    let load = |p: usize| -> Result<Scenario, ExperimentError> {
+        let mut set = args.set.clone();
+        set.extend(grid.overrides(p));
+        Scenario::parse(&text, &origin, &set).map_err(|source| match grid.axes.is_empty() {
+            true => ExperimentError::Scenario(source),
+            false => ExperimentError::Point {
+                point: grid.describe(p),
+                source,
+            },
+        })
+    };
+    // Point 0 fixes the name, the seeds and the mode of the whole sweep.
+    let reference = load(0)?;
+    let first_seed = reference.seed;
+    if first_seed.checked_add(args.seeds - 1).is_none() {
+        return Err(ExperimentError::BadArgument(format!(
+            "seeds {first_seed}..{first_seed}+{} overflow",
+            args.seeds
+        )));
+    }
+    let slice = shard.map_or(0..runs, |s| s.range(runs));
+    let seeds = args.seeds as usize;
+    let mut scenarios = Vec::new();
+    let first_point = slice.start / seeds;
+    for p in first_point..slice.end.div_ceil(seeds) {
+        let s = if p == 0 { reference.clone() } else { load(p)? };
+        if s.mode != reference.mode {
+            return Err(ExperimentError::BadArgument(format!(
+                "every point of a sweep must use one mode: {} runs in {} mode, {} in {} mode",
+                grid.describe(0),
+                reference.mode.name(),
+                grid.describe(p),
+                s.mode.name()
+            )));
+        }
+        scenarios.push(s);
+    }
+    let mut manifest = Manifest {
+        format: MANIFEST_FORMAT.into(),
+        scenario: origin.clone(),
+        scenario_sha256: hex(&Sha256::digest(&bytes)),
+        set: args.set.clone(),
+        vary: grid.axes.clone(),
+        mode: reference.mode,
+        first_seed,
+        seeds: args.seeds,
+        points,
+        runs,
+        shard,
+        first_run: slice.start,
+        end_run: slice.end,
+        completed: 0,
+        partial: false,
+    };
+    let tasks: Vec<Task> = slice
+        .clone()
+        .map(|r| Task {
+            scenario: &scenarios[r / seeds - first_point],
+            seed: manifest.seed_of(r),
+        })
+        .collect();
+    let out = args.out.clone().unwrap_or_else(|| {
+        let dir = PathBuf::from("results").join(format!("{}-sweep", reference.name));
+        match shard {
+            Some(s) => dir.join(format!("shard-{}-of-{}", s.index, s.count)),
+            None => dir,
+        }
+    });
+    if !args.quiet {
+        let part = shard.map_or(String::new(), |s| {
+            format!(
+                " (shard {}/{}: runs {}..{})",
+                s.index, s.count, slice.start, slice.end
+            )
+        });
+        eprintln!(
+            "sweep {}: {points} points x {} seeds = {runs} runs{part}",
+            reference.name, args.seeds
+        );
+    }
+    pool::catch_interrupt();
+    let opts = PoolOptions {
+        jobs: args.jobs,
+        progress: !args.quiet,
+        label: reference.name.clone(),
+    };
+    let batch = pool::run_all(&tasks, &opts, |i| grid.describe((slice.start + i) / seeds))?;
+    let records: Vec<(usize, RunRecord)> = batch
+        .summaries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let r = slice.start + i;
+            s.as_ref()
+                .map(|s| (r, RunRecord::from_summary(grid.labels(r / seeds), s)))
+        })
+        .collect();
+    manifest.completed = records.len();
+    manifest.partial = batch.interrupted;
+    let files = write_outputs(&out, &manifest, &records, shard.is_none())?;
+    if batch.interrupted {
+        eprintln!(
+            "interrupted: {} of {} runs finished; partial results in {}",
+            records.len(),
+            tasks.len(),
+            out.display()
+        );
+        return Ok(EXIT_INTERRUPTED);
+    }
+    if !args.quiet {
+        println!(
+            "{} runs in {:.1}s",
+            records.len(),
+            started.elapsed().as_secs_f64()
+        );
+        for f in files {
+            println!("  wrote {}", f.display());
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Writes `runs.csv`, `points.csv` (when `points`) and, last, `sweep.json` into `dir`.
+pub(super) fn write_outputs(
+    dir: &Path,
+    manifest: &Manifest,
+    records: &[(usize, RunRecord)],
+    points: bool,
+) -> Result<Vec<PathBuf>, ExperimentError> {
+    let keys = manifest.keys();
+    let mut files = Vec::new();
+    let rows: Vec<RunRecord> = records.iter().map(|(_, r)| r.clone()).collect();
+    let path = dir.join("runs.csv");
+    write(&path, &runs_csv(&runs_header(&keys, manifest.mode), &rows))?;
+    files.push(path);
+    let path = dir.join("points.csv");
+    if points {
+        let header = points_header(&keys, manifest.mode);
+        write(&path, &points_csv(&header, records, manifest.seeds))?;
+        files.push(path);
+    } else {
+        // A shard has no points.csv: drop one left by an earlier sweep into this directory.
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(ExperimentError::Write {
+                    path: path.display().to_string(),
+                    source: e,
+                })
+            }
+            _ => {}
+        }
+    }
+    let path = dir.join("sweep.json");
+    write(&path, &to_json(manifest))?;
+    files.push(path);
+    Ok(files)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_the_runs_once() {
+        for runs in [0, 1, 7, 8, 100] {
+            for count in 1..=9 {
+                let mut next = 0;
+                for index in 1..=count {
+                    let r = Shard { index, count }.range(runs);
+                    assert_eq!(r.start, next);
+                    next = r.end;
+                }
+                assert_eq!(next, runs);
+            }
+        }
+    }
+
+    #[test]
+    fn shard_syntax() {
+        assert_eq!(Shard::parse("2/8").unwrap(), Shard { index: 2, count: 8 });
+        for bad in ["0/2", "3/2", "1/0", "1", "a/b", "1/2/3", "-1/2"] {
+            assert!(Shard::parse(bad).is_err(), "{bad} was accepted");
+        }
+    }
+}
