@@ -1,0 +1,16 @@
+# `luxsim node` in a container (docs/bridge.md, "Docker").
+#   docker build -t luxsim .
+#   docker run --rm -v $PWD/examples/node.toml:/etc/luxsim/node.toml:ro luxsim
+# The node stops cleanly on `docker stop` (SIGTERM) and writes its summary line.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin luxsim
+
+FROM debian:bookworm-slim
+COPY --from=build /src/target/release/luxsim /usr/local/bin/luxsim
+# Poll protocol (ROUTER), vote feed (PUB), /metrics and /health (HTTP): the ports of the
+# sample configs; a node file may choose others.
+EXPOSE 7000 7100 9100
+ENTRYPOINT ["luxsim"]
+CMD ["node", "--config", "/etc/luxsim/node.toml"]
