@@ -29,6 +29,8 @@ pub struct RunArgs {
     pub check_determinism: bool,
     /// No progress bar and no summary on stdout.
     pub quiet: bool,
+    /// Also write `report.html` into the output directory.
+    pub report: bool,
 }
 
 /// Loads a scenario with `--set` overrides and an optional seed.
@@ -62,7 +64,7 @@ fn try_run(args: &RunArgs) -> Result<u8, SimError> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
     let opts = RunOptions {
-        out_dir: Some(out_dir),
+        out_dir: Some(out_dir.clone()),
         trace: args.trace,
         format: args.format,
         progress: !args.quiet,
@@ -73,6 +75,15 @@ fn try_run(args: &RunArgs) -> Result<u8, SimError> {
         println!("{summary}");
         for f in &report.files {
             println!("  wrote {}", f.display());
+        }
+    }
+    if args.report {
+        let path = crate::plot::write_report(&out_dir).map_err(|e| SimError::Output {
+            path: out_dir.join("report.html").display().to_string(),
+            source: std::io::Error::other(e),
+        })?;
+        if !args.quiet {
+            println!("  wrote {}", path.display());
         }
     }
     let mut code = EXIT_OK;

@@ -31,11 +31,20 @@ pub mod chain;
 pub mod dag;
 pub mod flat;
 
-// The validator state machine shared by the simulator and the bridge.
+// The validator state machines shared by the simulator and the bridge.
+pub mod ledger_node;
 pub mod node;
 
 // The simulator.
+pub mod experiment;
 pub mod sim;
+
+// Real processes over ZeroMQ (`luxsim node`, `luxsim cluster`).
+#[cfg(feature = "bridge")]
+pub mod bridge;
+
+// Plots, network graphs and reports of runs and sweeps.
+pub mod plot;
 
 // The user-facing API and the command line.
 pub mod commands;

@@ -169,7 +169,7 @@ pub fn node_files(
                 },
                 metrics_port: Some(ports[3 * i + 2]),
                 metrics_host: "127.0.0.1".into(),
-                engine: scenario.engine,
+                engine: scenario.protocol(),
                 choices: Some(scenario.workload.choices),
                 blocks: None,
                 initial: pop.initial[i] as usize,

@@ -43,7 +43,7 @@ pub fn run(
     let mut decisions: Vec<Decision> = (0..n)
         .map(|i| {
             Decision::new(
-                scenario.engine,
+                scenario.protocol(),
                 &scenario.params,
                 choices,
                 pop.initial[i] as usize,

@@ -16,6 +16,9 @@ pub mod world;
 // Lockstep mode.
 pub mod lockstep;
 
+// Ledgers (chain and dag engines) in event mode.
+pub mod ledger;
+
 // Outputs and the run itself.
 pub mod atomic;
 pub mod run;

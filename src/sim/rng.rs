@@ -20,6 +20,10 @@ pub enum Purpose {
     Lockstep,
     /// A node's own sampling.
     Node(u32),
+    /// Ledger runs: who leads each slot.
+    Leader,
+    /// Ledger runs: transaction arrivals, double spends, who issues them.
+    Workload,
 }
 
 impl Purpose {
@@ -32,6 +36,8 @@ impl Purpose {
             Purpose::Adversary => 5,
             Purpose::Lockstep => 6,
             Purpose::Node(id) => (1 << 32) | u64::from(id),
+            Purpose::Leader => 7,
+            Purpose::Workload => 8,
         }
     }
 }

@@ -80,6 +80,16 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunReport, SimError
         stake_share: pop.byzantine_stake + 0.0,
     };
     let mut summary = Summary::start(scenario, byzantine);
+    if scenario.engine.is_ledger() {
+        // Ledgers run in event mode only (validation rejects lockstep).
+        let r = super::ledger::run(scenario, pop, &mut trace, &mut progress)?;
+        summary.events = r.counters.events;
+        summary.messages = r.counters.messages;
+        summary.virtual_time_ms = r.counters.end as f64 / 1e6;
+        bar.finish_and_clear();
+        summary.settle_ledger(r.summary, r.honest, r.polls, &scenario.expect);
+        return finish(summary, trace, started, out_dir, opts);
+    }
     let outcomes = match scenario.mode {
         Mode::Event => {
             let mut world = World::new(scenario, pop)?;
@@ -101,6 +111,21 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunReport, SimError
     };
     bar.finish_and_clear();
     summary.settle(outcomes, scenario.mode == Mode::Lockstep, &scenario.expect);
+    finish(summary, trace, started, out_dir, opts)
+}
+
+/// Closes the trace, stamps digest and wall time, writes `summary.json`.
+fn finish(
+    mut summary: Summary,
+    trace: Trace,
+    started: Instant,
+    out_dir: Option<&std::path::Path>,
+    opts: &RunOptions,
+) -> Result<RunReport, SimError> {
+    let output_err = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| SimError::Output { path, source }
+    };
     summary.digest = trace.finish()?;
     summary.wall_ms = (started.elapsed().as_secs_f64() * 1e3).round();
     let mut files = Vec::new();

@@ -1,5 +1,6 @@
 //! The summary of a run: what was decided, how fast, and whether the `[expect]` checks held.
 
+use super::ledger::LedgerSummary;
 use super::scenario::{Expect, Scenario};
 use crate::ConsensusParams;
 use serde::{Deserialize, Serialize};
@@ -113,6 +114,9 @@ pub struct Summary {
     pub expect: Vec<Check>,
     /// SHA-256 over the run's poll and decision events.
     pub digest: String,
+    /// Ledger figures (chain and dag runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerSummary>,
 }
 
 /// Per-honest-node results a mode hands over to build the summary.
@@ -156,6 +160,30 @@ impl Summary {
         }
         self.polls = Percentiles::of(&mut o.polls);
         self.expect = self.checks(expect, lockstep);
+    }
+
+    /// Fills in the figures of a chain or dag run: "finalized" is the share of honest nodes
+    /// that reached the target, finality is per accepted item, safety is the checker's.
+    pub fn settle_ledger(
+        &mut self,
+        ledger: LedgerSummary,
+        honest: usize,
+        mut polls: Vec<f64>,
+        expect: &Expect,
+    ) {
+        self.honest = honest;
+        self.honest_finalized = if honest == 0 {
+            1.0
+        } else {
+            ledger.reached as f64 / honest as f64
+        };
+        self.decided.clear();
+        self.safety_violation = ledger.violation.is_some();
+        self.agreement = !self.safety_violation;
+        self.finality_ms = ledger.finality_ms;
+        self.polls = Percentiles::of(&mut polls);
+        self.ledger = Some(ledger);
+        self.expect = self.checks(expect, false);
     }
 
     fn checks(&self, e: &Expect, lockstep: bool) -> Vec<Check> {
@@ -212,7 +240,7 @@ impl Summary {
         Summary {
             scenario: scenario.name.clone(),
             seed: scenario.seed,
-            engine: format!("{:?}", scenario.engine).to_lowercase(),
+            engine: scenario.engine.name().to_string(),
             mode: scenario.mode.name().to_string(),
             nodes: scenario.network.nodes,
             byzantine,
@@ -232,6 +260,7 @@ impl Summary {
             polls: Percentiles::default(),
             expect: Vec::new(),
             digest: String::new(),
+            ledger: None,
         }
     }
 }
@@ -254,6 +283,9 @@ impl fmt::Display for Summary {
                 .map(|s| format!(" ({s})"))
                 .unwrap_or_default()
         )?;
+        if let Some(l) = &self.ledger {
+            return self.fmt_ledger(f, l);
+        }
         let decided: Vec<String> = self
             .decided
             .iter()
@@ -294,6 +326,69 @@ impl fmt::Display for Summary {
             f,
             "  polls to finality p50 {} p99 {}; {} events, {} messages, {:.1}ms virtual, {:.0}ms wall",
             self.polls.p50, self.polls.p99, self.events, self.messages, self.virtual_time_ms, self.wall_ms
+        )?;
+        for c in &self.expect {
+            writeln!(
+                f,
+                "  expect {}: {} (wanted {}, got {})",
+                c.name,
+                if c.passed { "ok" } else { "FAILED" },
+                c.expected,
+                c.actual
+            )?;
+        }
+        write!(f, "  digest {}", self.digest)
+    }
+}
+
+impl Summary {
+    fn fmt_ledger(&self, f: &mut fmt::Formatter<'_>, l: &LedgerSummary) -> fmt::Result {
+        let target = match (l.target, l.kind.as_str()) {
+            (0, _) => "the most accepted by any".to_string(),
+            (t, "dag") => format!("all {t} payments accepted"),
+            (t, _) => format!("height {t}"),
+        };
+        writeln!(
+            f,
+            "  {} of {} honest nodes reached {target}; {} proposed, {} rejected, {} conflicting pairs; safety {}",
+            l.reached,
+            self.honest,
+            l.proposed,
+            l.rejected,
+            l.conflicting_pairs,
+            if self.safety_violation { "VIOLATED" } else { "ok" }
+        )?;
+        if let Some(v) = &l.violation {
+            writeln!(
+                f,
+                "  first violation at {:.1}ms: nodes {} and {} accepted {} and {} ({})",
+                v.time_ms,
+                v.nodes[0],
+                v.nodes[1],
+                v.items[0],
+                v.items[1],
+                match (v.height, v.conflict_key) {
+                    (Some(h), _) => format!("height {h}"),
+                    (_, Some(k)) => format!("conflict key {k}"),
+                    _ => String::new(),
+                }
+            )?;
+        }
+        let unit = if l.kind == "dag" { "txs" } else { "blocks" };
+        writeln!(
+            f,
+            "  finality p50 {:.1}ms p90 {:.1}ms p99 {:.1}ms; {:.1} {unit}/s per node; longest stall {:.1}ms from {:.1}ms",
+            l.finality_ms.p50,
+            l.finality_ms.p90,
+            l.finality_ms.p99,
+            l.throughput_per_s,
+            l.longest_stall_ms,
+            l.stall_start_ms
+        )?;
+        writeln!(
+            f,
+            "  polls per node p50 {} p99 {}; {} fetches; {} events, {} messages, {:.1}ms virtual, {:.0}ms wall",
+            self.polls.p50, self.polls.p99, l.fetches, self.events, self.messages, self.virtual_time_ms, self.wall_ms
         )?;
         for c in &self.expect {
             writeln!(

@@ -5,12 +5,18 @@
 //! are empty (CSV) or null (JSON). Kinds: `decide` (node finalized `choice`), `poll` (node
 //! recorded poll `request`: top `choice` with `count` votes of `answers`), `query` and
 //! `answer` (node sent to peer), `lost` and `cut` (a message from node to peer dropped by loss
-//! or by a partition), `crash` and `recover`.
+//! or by a partition), `crash` and `recover`. Ledger runs (chain, dag) add `propose`,
+//! `accept` and `reject` (`choice` = block or vertex id, `count` = its height), `accept_tx`
+//! and `reject_tx` (`choice` = transaction id) at the decisions level, and `push`, `get` and
+//! `put` (`choice` = item id) at the messages level; their `poll` rows carry the id named most
+//! as `choice`.
 //!
-//! The digest is a SHA-256 over every `decide`, `poll`, `crash` and `recover` event in a
-//! fixed binary form, whatever the trace level and format: two runs have equal digests
-//! exactly when they made the same decisions from the same polls at the same times. In
-//! lockstep mode poll events are left out of the digest (see [`Trace::without_poll_digest`]).
+//! The digest is a SHA-256 over every decisions- and polls-level event (`decide`, `poll`,
+//! `crash`, `recover`, and for ledgers `propose`, `accept`, `reject`, `accept_tx`,
+//! `reject_tx`) in a fixed binary form, whatever the trace level and format: two runs have
+//! equal digests exactly when they made the same decisions from the same polls at the same
+//! times. In lockstep mode poll events are left out of the digest (see
+//! [`Trace::without_poll_digest`]).
 
 use super::atomic::AtomicFile;
 use serde::{Deserialize, Serialize};
@@ -71,6 +77,22 @@ pub enum Kind {
     Crash,
     /// A node recovered.
     Recover,
+    /// Ledgers: a node proposed a block or vertex (`choice` = its id, `count` = its height).
+    Propose,
+    /// Ledgers: a node accepted a block or vertex (`choice` = id, `count` = height).
+    Accept,
+    /// Ledgers: a node rejected a block or vertex (`choice` = id, `count` = height).
+    Reject,
+    /// Dag: a node accepted transaction `choice`.
+    AcceptTx,
+    /// Dag: a node rejected transaction `choice`.
+    RejectTx,
+    /// Ledgers: a block or vertex pushed by its proposer (`choice` = id, `count` = height).
+    Push,
+    /// Ledgers: a request for a missing item (`choice` = its id).
+    Get,
+    /// Ledgers: an item sent in reply to a request (`choice` = id, `count` = height).
+    Put,
 }
 
 impl Kind {
@@ -84,6 +106,14 @@ impl Kind {
             Kind::Cut => "cut",
             Kind::Crash => "crash",
             Kind::Recover => "recover",
+            Kind::Propose => "propose",
+            Kind::Accept => "accept",
+            Kind::Reject => "reject",
+            Kind::AcceptTx => "accept_tx",
+            Kind::RejectTx => "reject_tx",
+            Kind::Push => "push",
+            Kind::Get => "get",
+            Kind::Put => "put",
         }
     }
 
@@ -91,8 +121,12 @@ impl Kind {
     pub fn level(self) -> TraceLevel {
         match self {
             Kind::Decide | Kind::Crash | Kind::Recover => TraceLevel::Decisions,
+            Kind::Propose | Kind::Accept | Kind::Reject | Kind::AcceptTx | Kind::RejectTx => {
+                TraceLevel::Decisions
+            }
             Kind::Poll => TraceLevel::Polls,
             Kind::Query | Kind::Answer | Kind::Lost | Kind::Cut => TraceLevel::Messages,
+            Kind::Push | Kind::Get | Kind::Put => TraceLevel::Messages,
         }
     }
 

@@ -125,7 +125,7 @@ impl<'a> World<'a> {
                 Node::new(&NodeConfig {
                     id,
                     params: scenario.params,
-                    protocol: scenario.engine,
+                    protocol: scenario.protocol(),
                     choices: scenario.workload.choices,
                     initial: pop.initial[id as usize] as usize,
                     poll_timeout,

@@ -18,6 +18,9 @@ use locate::{Ctx, Tree};
 use overrides::Override;
 use validate::validate;
 
+pub use ledger::{Engine, Leader, LedgerSpec, Proposer, MAX_PARENTS};
+
+mod ledger;
 mod locate;
 mod overrides;
 mod params;
@@ -35,9 +38,9 @@ pub struct Scenario {
     /// Seed of every random choice of the run.
     #[serde(default)]
     pub seed: u64,
-    /// Single-decision protocol every honest node runs.
-    #[serde(default = "default_engine")]
-    pub engine: Protocol,
+    /// The engine every honest node runs: one decision, chain or dag.
+    #[serde(default)]
+    pub engine: Engine,
     /// Event-driven (virtual time) or lockstep rounds.
     #[serde(default)]
     pub mode: Mode,
@@ -63,9 +66,6 @@ pub struct Scenario {
     pub expect: Expect,
 }
 
-fn default_engine() -> Protocol {
-    Protocol::Snowball
-}
 fn default_max_time() -> Duration {
     Duration::from_secs(60)
 }
@@ -219,7 +219,9 @@ pub struct Crash {
     pub recover: Option<Duration>,
 }
 
-/// The decision being made and how honest nodes start.
+/// The decision being made and how honest nodes start; for ledgers, how blocks are made.
+///
+/// The ledger keys are `None` when absent; [`Scenario::ledger`] fills in their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Workload {
@@ -227,6 +229,30 @@ pub struct Workload {
     pub choices: usize,
     /// Share of honest nodes initially preferring each choice (filled with equal shares on load).
     pub initial: Vec<f64>,
+    /// Chain: heights every honest node must accept (0: blocks until `max_time`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heights: Option<u64>,
+    /// Chain and dag: time between two proposal slots.
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub block_interval: Option<Duration>,
+    /// Chain and dag: who proposes each slot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leader: Option<Leader>,
+    /// Dag: transaction arrivals in all (0: until `max_time`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<u64>,
+    /// Dag: arrivals per virtual second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx_rate: Option<f64>,
+    /// Dag: most transactions in one vertex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<usize>,
+    /// Dag: most parents a vertex names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parents: Option<usize>,
+    /// Dag: share of arrivals that are double spends (a pair of conflicting transactions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<f64>,
 }
 
 impl Default for Workload {
@@ -234,6 +260,14 @@ impl Default for Workload {
         Workload {
             choices: 2,
             initial: Vec::new(),
+            heights: None,
+            block_interval: None,
+            leader: None,
+            transactions: None,
+            tx_rate: None,
+            batch: None,
+            parents: None,
+            conflicts: None,
         }
     }
 }
@@ -253,6 +287,9 @@ pub struct Byzantine {
     /// The choice that stubborn nodes push.
     #[serde(default = "default_target")]
     pub target: usize,
+    /// Ledger engines: what Byzantine leaders propose (default `honest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposer: Option<Proposer>,
 }
 
 impl Byzantine {
@@ -362,6 +399,12 @@ pub enum ScenarioError {
 }
 
 impl Scenario {
+    /// The single-decision protocol the nodes run: the engine's own, or Snowball for chain
+    /// and dag (whose engines run Snowball instances inside).
+    pub fn protocol(&self) -> Protocol {
+        self.engine.protocol().unwrap_or(Protocol::Snowball)
+    }
+
     /// Reads and loads the scenario at `path`, applying `--set` overrides.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {

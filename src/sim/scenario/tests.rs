@@ -65,7 +65,7 @@ fn parse(text: &str, sets: &[&str]) -> Result<Scenario, ScenarioError> {
 fn the_example_parses_to_the_expected_values() {
     let s = parse(EXAMPLE, &[]).unwrap();
     assert_eq!(
-        (s.name.as_str(), s.seed, s.engine, s.mode),
+        (s.name.as_str(), s.seed, s.protocol(), s.mode),
         ("byzantine", 42, Protocol::Snowball, Mode::Event)
     );
     assert_eq!(
@@ -111,7 +111,8 @@ fn the_example_parses_to_the_expected_values() {
         s.workload,
         Workload {
             choices: 2,
-            initial: vec![0.5, 0.5]
+            initial: vec![0.5, 0.5],
+            ..Workload::default()
         }
     );
     let b = s.byzantine.as_ref().unwrap();
@@ -136,7 +137,7 @@ fn the_example_parses_to_the_expected_values() {
 fn defaults_fill_everything_but_name_and_nodes() {
     let s = parse(MINIMAL, &[]).unwrap();
     assert_eq!(
-        (s.seed, s.engine, s.mode),
+        (s.seed, s.protocol(), s.mode),
         (0, Protocol::Snowball, Mode::Event)
     );
     assert_eq!(
@@ -158,7 +159,8 @@ fn defaults_fill_everything_but_name_and_nodes() {
         s.workload,
         Workload {
             choices: 2,
-            initial: vec![0.5, 0.5]
+            initial: vec![0.5, 0.5],
+            ..Workload::default()
         }
     );
     assert_eq!((s.byzantine, s.expect), (None, Expect::default()));
@@ -261,4 +263,40 @@ fn round_trips_through_json_and_toml() {
         json.contains("\"k\":11") && !json.contains("preset"),
         "{json}"
     );
+}
+
+#[test]
+fn ledger_engines_parse_with_their_defaults() {
+    let chain = parse(&format!("engine = \"chain\"\n{MINIMAL}"), &[]).unwrap();
+    assert_eq!(
+        (chain.engine, chain.protocol()),
+        (Engine::Chain, Protocol::Snowball)
+    );
+    assert!(chain.engine.is_ledger() && chain.engine.protocol().is_none());
+    let l = chain.ledger();
+    assert_eq!(
+        (l.heights, l.block_interval, l.leader),
+        (100, ms(500), Leader::RoundRobin)
+    );
+    assert_eq!(
+        (l.transactions, l.batch, l.parents, l.conflicts),
+        (1000, 10, 3, 0.1)
+    );
+    let slush = parse(&format!("engine = \"slush\"\n{MINIMAL}"), &[]).unwrap();
+    assert_eq!(
+        (slush.engine.name(), slush.protocol()),
+        ("slush", Protocol::Slush)
+    );
+    let dag = parse(
+        &format!("engine = \"dag\"\n{MINIMAL}[workload]\ntx_rate = 50.0\nleader = \"stake\"\n"),
+        &[
+            "byzantine.count=3",
+            "byzantine.strategy=random",
+            "byzantine.proposer=silent",
+        ],
+    )
+    .unwrap();
+    let l = dag.ledger();
+    assert_eq!((l.tx_rate, l.leader), (50.0, Leader::Stake));
+    assert_eq!(dag.byzantine.unwrap().proposer, Some(Proposer::Silent));
 }

@@ -222,7 +222,7 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
             paths,
             "gives {count} byzantine nodes of {nodes}: none honest"
         );
-        let ledger = s.engine_kind.is_ledger();
+        let ledger = s.engine.is_ledger();
         let ok = ledger || b.strategy != Strategy::Stubborn || b.target < choices;
         let paths = ["byzantine.target", "byzantine.strategy"];
         check!(

@@ -1,0 +1,550 @@
+//! Event mode for ledgers: honest [`LedgerNode`]s driven through the bus by the virtual
+//! clock, block and vertex production, the Byzantine nodes and the safety checker.
+//!
+//! The run ends when every honest node reached the target (chain: accepted height
+//! `heights`; dag: accepted one transaction for each arrival, after all arrivals: each
+//! innocent payment in one of its incarnations, one half of each double spend), at the first
+//! safety violation, when nothing is left to do, or at `max_time`.
+
+use super::adversary::LedgerAdversary;
+use super::figures::Tally;
+use super::production::{Production, Proposal};
+use super::safety::SafetyChecker;
+use crate::ledger_node::{
+    Input, Item, LedgerConfig, LedgerKind, LedgerNode, Message, NodeId, Output, Timer,
+};
+use crate::sim::network::{Bus, Fate};
+use crate::sim::population::Population;
+use crate::sim::rng::{rng_for, seed_for, Purpose};
+use crate::sim::scenario::{Engine, LedgerSpec, Scenario};
+use crate::sim::scheduler::{Nanos, Scheduler};
+use crate::sim::trace::{Event, Kind, Trace};
+use crate::sim::SimError;
+
+#[derive(Debug, Clone)]
+pub(super) enum Ev {
+    Start(NodeId),
+    Deliver {
+        to: NodeId,
+        from: NodeId,
+        msg: Message,
+    },
+    Timer {
+        node: NodeId,
+        timer: Timer,
+    },
+    Slot(u64),
+    Arrival,
+    Crash {
+        first: NodeId,
+        last: NodeId,
+    },
+    Recover {
+        first: NodeId,
+        last: NodeId,
+    },
+}
+
+/// Counters of a ledger run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counters {
+    /// Events processed.
+    pub events: u64,
+    /// Messages sent.
+    pub messages: u64,
+    /// Virtual time of the end of the run.
+    pub end: Nanos,
+}
+
+/// The simulated world of a chain or dag run.
+pub struct LedgerWorld<'a> {
+    pub(super) scenario: &'a Scenario,
+    pub(super) spec: LedgerSpec,
+    pub(super) kind: LedgerKind,
+    pub(super) pop: Population,
+    pub(super) nodes: Vec<LedgerNode>,
+    pub(super) down: Vec<bool>,
+    pub(super) honest: usize,
+    pub(super) sched: Scheduler<Ev>,
+    pub(super) bus: Bus,
+    pub(super) adversary: Option<LedgerAdversary>,
+    pub(super) production: Production,
+    pub(super) safety: SafetyChecker,
+    pub(super) tally: Tally,
+    /// Chain: honest nodes at the target height.
+    reached: Vec<bool>,
+    pub(super) reached_count: usize,
+    /// Dag: transactions each node accepted; nodes that accepted one for every arrival so
+    /// far; arrivals so far.
+    accepted_txs: Vec<u64>,
+    pub(super) complete: usize,
+    arrived: u64,
+    out: Vec<Output>,
+    pub(super) messages: u64,
+    stopped: bool,
+}
+
+impl<'a> LedgerWorld<'a> {
+    /// Builds the nodes, the bus, production and the adversary of a chain or dag scenario.
+    pub fn new(scenario: &'a Scenario, pop: Population) -> Result<Self, SimError> {
+        let net = &scenario.network;
+        let seed = scenario.seed;
+        let spec = scenario.ledger();
+        let kind = match scenario.engine {
+            Engine::Dag => LedgerKind::Dag,
+            _ => LedgerKind::Chain,
+        };
+        let latency = net.latency.sampler()?;
+        let bus = Bus::new(net, latency, rng_for(seed, Purpose::Network));
+        let poll_timeout = net.poll_timeout.as_nanos() as u64;
+        let nodes: Vec<LedgerNode> = (0..net.nodes as NodeId)
+            .map(|id| {
+                LedgerNode::new(&LedgerConfig {
+                    id,
+                    params: scenario.params,
+                    kind,
+                    poll_timeout,
+                    self_sample: net.self_sample,
+                    seed: seed_for(seed, Purpose::Node(id)),
+                    max_parents: spec.parents,
+                })
+            })
+            .collect();
+        let adversary = scenario.byzantine.as_ref().map(|b| {
+            let rng = rng_for(seed, Purpose::Adversary);
+            LedgerAdversary::new(b.strategy, b.proposer.unwrap_or_default(), rng)
+        });
+        let mut production = Production::new(spec, net.nodes, seed);
+        let mut sched = Scheduler::new();
+        for id in 0..net.nodes as NodeId {
+            if !pop.byzantine[id as usize] {
+                sched.at(0, Ev::Start(id));
+            }
+        }
+        sched.at(production.slot_time(1), Ev::Slot(1));
+        if kind == LedgerKind::Dag {
+            sched.at(production.first_gap(), Ev::Arrival);
+        }
+        for c in &net.crashes {
+            let (first, last) = (c.nodes[0] as NodeId, c.nodes[1] as NodeId);
+            sched.at(c.at.as_nanos() as Nanos, Ev::Crash { first, last });
+            if let Some(r) = c.recover {
+                sched.at(r.as_nanos() as Nanos, Ev::Recover { first, last });
+            }
+        }
+        let honest = pop.honest();
+        Ok(LedgerWorld {
+            scenario,
+            spec,
+            kind,
+            down: vec![false; net.nodes],
+            reached: vec![false; net.nodes],
+            reached_count: 0,
+            accepted_txs: vec![0; net.nodes],
+            complete: honest,
+            arrived: 0,
+            nodes,
+            pop,
+            honest,
+            sched,
+            bus,
+            adversary,
+            production,
+            safety: SafetyChecker::new(),
+            tally: Tally::default(),
+            out: Vec::new(),
+            messages: 0,
+            stopped: false,
+        })
+    }
+
+    /// Node `id`'s state machine (meaningless for Byzantine nodes).
+    pub fn node(&self, id: NodeId) -> &LedgerNode {
+        &self.nodes[id as usize]
+    }
+
+    /// Whether node `id` is Byzantine.
+    pub fn is_byzantine(&self, id: NodeId) -> bool {
+        self.pop.byzantine[id as usize]
+    }
+
+    /// The honest nodes' ids, ascending.
+    pub fn honest_ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.nodes.len() as NodeId).filter(|&i| !self.pop.byzantine[i as usize])
+    }
+
+    /// Everything proposed and issued so far.
+    pub fn registry(&self) -> &super::production::Registry {
+        &self.production.registry
+    }
+
+    /// The safety checker.
+    pub fn safety(&self) -> &SafetyChecker {
+        &self.safety
+    }
+
+    /// Whether every honest node reached the target.
+    pub fn done(&self) -> bool {
+        match self.kind {
+            LedgerKind::Chain => self.spec.heights > 0 && self.reached_count == self.honest,
+            LedgerKind::Dag => self.production.drained() && self.complete == self.honest,
+        }
+    }
+
+    /// Runs to the end (see the module docs); `progress` is told the share done now and then.
+    pub fn run(
+        &mut self,
+        trace: &mut Trace,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<Counters, SimError> {
+        let budget = self.scenario.max_time.as_nanos() as Nanos;
+        let mut end = 0;
+        while !self.done() && !self.stopped {
+            let Some((now, ev)) = self.sched.pop_until(budget) else {
+                break;
+            };
+            end = now;
+            self.step(now, ev, trace)?;
+            if self.sched.popped() & 0xffff == 0 {
+                let by_time = now as f64 / budget.max(1) as f64;
+                let by_nodes = self.reached_count as f64 / self.honest.max(1) as f64;
+                progress(by_time.max(by_nodes));
+            }
+        }
+        if !self.done() && !self.stopped {
+            end = if self.sched.is_empty() {
+                end.max(self.sched.now())
+            } else {
+                budget
+            };
+        }
+        Ok(Counters {
+            events: self.sched.popped(),
+            messages: self.messages,
+            end,
+        })
+    }
+
+    fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
+        match ev {
+            Ev::Start(n) => self.drive(now, n, Input::Start, trace)?,
+            Ev::Deliver { to, from, msg } => {
+                if self.down[to as usize] {
+                    return Ok(());
+                }
+                if self.pop.byzantine[to as usize] {
+                    self.byzantine_receive(now, to, from, msg, trace)?;
+                } else {
+                    self.drive(now, to, Input::Message { from, msg }, trace)?;
+                }
+            }
+            Ev::Timer { node, timer } => {
+                if !self.down[node as usize] {
+                    self.drive(now, node, Input::Timer(timer), trace)?;
+                }
+            }
+            Ev::Slot(s) => {
+                self.slot(now, s, trace)?;
+                self.sched
+                    .at(self.production.slot_time(s + 1), Ev::Slot(s + 1));
+            }
+            Ev::Arrival => {
+                if let Some(gap) = self.production.arrive(now) {
+                    self.sched.at(now.saturating_add(gap), Ev::Arrival);
+                }
+                self.recount();
+            }
+            Ev::Crash { first, last } | Ev::Recover { first, last } => {
+                let crash = matches!(ev, Ev::Crash { .. });
+                for n in first..=last {
+                    self.down[n as usize] = crash;
+                    let kind = if crash { Kind::Crash } else { Kind::Recover };
+                    let e = Event {
+                        time: now,
+                        node: n,
+                        ..Event::default()
+                    };
+                    trace.record(kind, e)?;
+                    if !crash && !self.pop.byzantine[n as usize] {
+                        self.drive(now, n, Input::Start, trace)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Dag: recounts the nodes that accepted a transaction for every arrival, when the
+    /// number of arrivals changed.
+    fn recount(&mut self) {
+        let arrived = self.production.arrivals();
+        if arrived == self.arrived {
+            return;
+        }
+        self.arrived = arrived;
+        let (pop, accepted) = (&self.pop, &self.accepted_txs);
+        self.complete = (0..self.nodes.len())
+            .filter(|&i| !pop.byzantine[i] && accepted[i] == arrived)
+            .count();
+    }
+
+    /// The slot's leader proposes (or not).
+    fn slot(&mut self, now: Nanos, s: u64, trace: &mut Trace) -> Result<(), SimError> {
+        let leader = self.production.leader(s, &self.pop.sampler);
+        if self.down[leader as usize] {
+            return Ok(());
+        }
+        if self.pop.byzantine[leader as usize] {
+            return match self.kind {
+                LedgerKind::Chain => self.byzantine_propose(now, leader, trace),
+                LedgerKind::Dag => Ok(()),
+            };
+        }
+        match self.kind {
+            LedgerKind::Chain => {
+                let h = self.nodes[leader as usize].preferred_height();
+                if self.spec.heights == 0 || h < self.spec.heights {
+                    self.propose(now, leader, Vec::new(), false, trace)?;
+                }
+            }
+            LedgerKind::Dag => {
+                let batch = self.production.take_batch();
+                if !batch.txs.is_empty() {
+                    self.propose(now, leader, batch.txs, false, trace)?;
+                }
+                if !batch.a.is_empty() {
+                    let (pop, down) = (&self.pop, &self.down);
+                    let ok = |i: NodeId| !pop.byzantine[i as usize] && !down[i as usize];
+                    let n = self.nodes.len();
+                    let issuers = (self.production.pick(n, ok), self.production.pick(n, ok));
+                    let (Some(pa), Some(pb)) = issuers else {
+                        let rest = super::production::Batch {
+                            txs: Vec::new(),
+                            a: batch.a,
+                            b: batch.b,
+                        };
+                        self.production.put_back(rest);
+                        return Ok(());
+                    };
+                    let a = self.propose(now, pa, batch.a, true, trace)?;
+                    let b = self.propose(now, pb, batch.b, true, trace)?;
+                    self.production.registry.pairs.push((a, b));
+                }
+                self.recount();
+            }
+        }
+        Ok(())
+    }
+
+    /// Honest node `p` proposes the next item; returns its id.
+    fn propose(
+        &mut self,
+        now: Nanos,
+        p: NodeId,
+        txs: Vec<(u64, u64)>,
+        anchored: bool,
+        trace: &mut Trace,
+    ) -> Result<u64, SimError> {
+        let id = self.production.registry.next_id();
+        let input = Input::Propose { id, txs, anchored };
+        self.drive(now, p, input, trace)?;
+        Ok(id)
+    }
+
+    /// Records a new item in the registry and the trace.
+    pub(super) fn register(
+        &mut self,
+        now: Nanos,
+        item: Item,
+        proposer: NodeId,
+        honest: bool,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        let e = Event {
+            time: now,
+            node: proposer,
+            choice: Some(item.id() as u32),
+            count: Some(item.height() as u32),
+            ..Event::default()
+        };
+        trace.record(Kind::Propose, e)?;
+        self.tally.proposed(now);
+        let at = now;
+        let p = Proposal {
+            item,
+            proposer,
+            at,
+            honest,
+        };
+        self.production.registry.add(p);
+        Ok(())
+    }
+
+    fn drive(
+        &mut self,
+        now: Nanos,
+        id: NodeId,
+        input: Input,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        let node = &mut self.nodes[id as usize];
+        node.handle(now, input, &self.pop.sampler, &mut self.out);
+        let mut out = std::mem::take(&mut self.out);
+        for o in out.drain(..) {
+            self.output(now, id, o, trace)?;
+        }
+        self.out = out;
+        Ok(())
+    }
+
+    fn output(
+        &mut self,
+        now: Nanos,
+        id: NodeId,
+        o: Output,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        let ev = |choice: u64, count: Option<u32>| Event {
+            time: now,
+            node: id,
+            choice: Some(choice as u32),
+            count,
+            ..Event::default()
+        };
+        match o {
+            Output::Send { to, msg } => {
+                if matches!(msg, Message::Get { .. }) {
+                    self.tally.fetches += 1;
+                }
+                self.send(now, id, to, msg, trace)?;
+            }
+            Output::Broadcast { msg } => {
+                for to in 0..self.nodes.len() as NodeId {
+                    if to != id {
+                        self.send(now, id, to, msg.clone(), trace)?;
+                    }
+                }
+            }
+            Output::SetTimer { at, timer } => self.sched.at(at, Ev::Timer { node: id, timer }),
+            Output::Proposed(item) => self.register(now, item, id, true, trace)?,
+            Output::PollRecorded {
+                request,
+                top,
+                count,
+                answers,
+            } => {
+                let e = Event {
+                    request: Some(request),
+                    answers: Some(answers),
+                    ..ev(top, Some(count))
+                };
+                trace.record(Kind::Poll, e)?;
+            }
+            Output::Accepted { id: item, height } => {
+                trace.record(Kind::Accept, ev(item, Some(height as u32)))?;
+                let at = self.production.registry.get(item).map_or(now, |p| p.at);
+                self.tally.accepted(now, at);
+                if self.kind == LedgerKind::Chain {
+                    self.tally.accepted_units += 1;
+                    if self.safety.block(id, item, height, now) {
+                        self.stopped = true;
+                    }
+                    let target = self.spec.heights;
+                    if target > 0 && height >= target && !self.reached[id as usize] {
+                        self.reached[id as usize] = true;
+                        self.reached_count += 1;
+                    }
+                }
+            }
+            Output::Rejected { id: item, height } => {
+                trace.record(Kind::Reject, ev(item, Some(height as u32)))?;
+                self.tally.rejected(item);
+            }
+            Output::TxAccepted { tx, key } => {
+                trace.record(Kind::AcceptTx, ev(tx, None))?;
+                self.tally.accepted_units += 1;
+                if self.safety.tx(id, tx, key, now) {
+                    self.stopped = true;
+                }
+                self.tx_accepted(id);
+            }
+            Output::TxRejected { tx, .. } => {
+                trace.record(Kind::RejectTx, ev(tx, None))?;
+                self.tally.rejected_tx(tx);
+                if self.production.reissue(tx, now) {
+                    self.tally.reissued += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn tx_accepted(&mut self, id: NodeId) {
+        let a = &mut self.accepted_txs[id as usize];
+        *a += 1;
+        if *a == self.arrived {
+            self.complete += 1;
+        }
+    }
+
+    /// Hands a message to the bus and schedules its delivery.
+    pub(super) fn send(
+        &mut self,
+        now: Nanos,
+        from: NodeId,
+        to: NodeId,
+        msg: Message,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        self.messages += 1;
+        let fate = self.bus.route(now, from, to);
+        if trace.wants(Kind::Query) {
+            let (kind, request, choice, count) = describe(&msg);
+            let kind = match fate {
+                Fate::Lost => Kind::Lost,
+                Fate::Partitioned => Kind::Cut,
+                Fate::Delivered(..) => kind,
+            };
+            let e = Event {
+                time: now,
+                node: from,
+                peer: Some(to),
+                request,
+                choice,
+                count,
+                answers: None,
+            };
+            trace.record(kind, e)?;
+        }
+        if let Fate::Delivered(first, second) = fate {
+            let again = second.map(|d| (d, msg.clone()));
+            self.sched.at(now + first, Ev::Deliver { to, from, msg });
+            if let Some((d, msg)) = again {
+                self.sched.at(now + d, Ev::Deliver { to, from, msg });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The trace kind and fields of a message: request, first id named, height.
+fn describe(msg: &Message) -> (Kind, Option<u32>, Option<u32>, Option<u32>) {
+    let first = |ids: &crate::ledger_node::Ids| ids.as_slice().first().map(|&i| i as u32);
+    match msg {
+        Message::Query { request, tips, .. } => (Kind::Query, Some(*request), first(tips), None),
+        Message::Answer { request, tips } => (Kind::Answer, Some(*request), first(tips), None),
+        Message::Push(item) => (
+            Kind::Push,
+            None,
+            Some(item.id() as u32),
+            Some(item.height() as u32),
+        ),
+        Message::Get { id, .. } => (Kind::Get, None, Some(*id as u32), None),
+        Message::Put(item) => (
+            Kind::Put,
+            None,
+            Some(item.id() as u32),
+            Some(item.height() as u32),
+        ),
+    }
+}
