@@ -1,14 +1,22 @@
 //! Event mode: the nodes' state machines driven through the bus by the virtual clock.
 //!
-//! One shortcut keeps the event count down: a query to an honest node does not become an
-//! event of its own. When it is sent, the bus decides both legs at once (the query's delay
-//! and fate, then the answer's, from the arrival time), and one `Reply` event delivers the
-//! answer. Its choice is read, at delivery, from the answerer's preference history as of
-//! the query's arrival, which is exactly what [`Node::handle`] would have answered then
-//! (every event before that time has been processed by the time the answer lands). A node
-//! crashed when the query arrives does not answer. Queries to Byzantine nodes are events,
-//! since the adversary reacts to the world as it is. In a `messages` trace the answer row is
-//! written when the query is sent, stamped with the time the answer leaves.
+//! Two shortcuts keep the event count down, without changing any result:
+//!
+//! - A query to an honest node is not an event of its own. When it is sent, the bus decides
+//!   both legs at once (the query's delay and fate, then the answer's, from the arrival
+//!   time). The answer's choice is read, when it is delivered, from the answerer's preference
+//!   history as of the query's arrival: exactly what [`Node::handle`] would have answered
+//!   then, since every event before that time has been processed by then. A node crashed
+//!   when the query arrives does not answer.
+//! - The honest answers of one poll travel as one `Answers` event, due when the last of them
+//!   (before the poll's deadline) arrives; there they are handed to the node one by one, in
+//!   arrival order and each at its own time. Until the answer that completes a poll, answers
+//!   only count, so the poll is recorded at the same time and the same way as if each answer
+//!   were an event; a poll that misses answers is closed by its timeout as before.
+//!
+//! Queries to Byzantine nodes and their answers are events, since the adversary reacts to
+//! the world as it is. In a `messages` trace the answer row is written when the query is
+//! sent, stamped with the time the answer leaves.
 
 use super::byzantine::{Adversary, Reply};
 use super::network::{Bus, Fate};
@@ -39,12 +47,12 @@ enum Ev {
         request: u32,
         choice: u32,
     },
-    /// An honest node's answer to `to`'s query `request`, which reached it at `asked`.
-    Reply {
+    /// The honest answers to `to`'s poll `request`, kept in `batches[batch]`, due at the
+    /// last of their arrival times before the poll's deadline.
+    Answers {
         to: NodeId,
-        from: NodeId,
         request: u32,
-        asked: Nanos,
+        batch: u32,
     },
     Timer {
         node: NodeId,
@@ -97,6 +105,11 @@ pub struct World<'a> {
     nodes: Vec<Node>,
     down: Vec<bool>,
     split: Vec<u64>,
+    /// Honest answers of the poll whose queries are being sent: (arrival, answerer, asked).
+    open: Vec<(Nanos, NodeId, Nanos)>,
+    /// Answer batches in flight, by index; `free_batches` lists the unused ones.
+    batches: Vec<Vec<(Nanos, NodeId, Nanos)>>,
+    free_batches: Vec<u32>,
     /// Each node's preference changes: (time, preference), oldest first.
     history: Vec<Vec<(Nanos, u32)>>,
     /// The last entry of each history, compact so that most answers hit the cache.
@@ -182,6 +195,9 @@ impl<'a> World<'a> {
             })
             .collect();
         Ok(World {
+            open: Vec::new(),
+            batches: Vec::new(),
+            free_batches: Vec::new(),
             latest: nodes.iter().map(|n| (0, n.preference() as u32)).collect(),
             history,
             crashes,
@@ -270,18 +286,19 @@ impl<'a> World<'a> {
                 request,
                 choice,
             } => self.deliver(now, to, from, Message::Answer { request, choice }, trace)?,
-            Ev::Reply {
-                to,
-                from,
-                request,
-                asked,
-            } => {
-                if self.down[to as usize] {
-                    return Ok(());
+            Ev::Answers { to, request, batch } => {
+                let answers = std::mem::take(&mut self.batches[batch as usize]);
+                for &(arrival, from, asked) in &answers {
+                    if self.down_at(to, arrival) {
+                        continue;
+                    }
+                    let pref = self.preference_at(from, asked);
+                    let msg = Node::answer(request, pref as usize);
+                    self.drive(arrival, to, Input::Message { from, msg }, trace)?;
                 }
-                let pref = self.preference_at(from, asked);
-                let msg = Node::answer(request, pref as usize);
-                self.drive(now, to, Input::Message { from, msg }, trace)?;
+                self.batches[batch as usize] = answers;
+                self.batches[batch as usize].clear();
+                self.free_batches.push(batch);
             }
             Ev::Timer { node, timer } => {
                 if !self.down[node as usize] {
@@ -342,7 +359,11 @@ impl<'a> World<'a> {
         for o in out.drain(..) {
             match o {
                 Output::Send { to, msg } => self.send(now, id, to, msg, trace)?,
-                Output::SetTimer { at, timer } => self.sched.at(at, Ev::Timer { node: id, timer }),
+                Output::SetTimer { at, timer } => {
+                    let Timer::PollTimeout { request } = timer;
+                    self.close_batch(id, request, at);
+                    self.sched.at(at, Ev::Timer { node: id, timer });
+                }
                 Output::PollRecorded {
                     request,
                     choice,
@@ -564,19 +585,56 @@ impl<'a> World<'a> {
             }
             if let Fate::Delivered(d1, d2) = back {
                 for d in std::iter::once(d1).chain(d2) {
-                    self.sched.at(
-                        asked + d,
-                        Ev::Reply {
-                            to: from,
-                            from: to,
-                            request,
-                            asked,
-                        },
-                    );
+                    self.open.push((asked + d, to, asked));
                 }
             }
         }
         Ok(())
+    }
+
+    /// Schedules the honest answers gathered for `node`'s poll `request` (its queries were
+    /// just sent) as one event at the last arrival before `deadline`; later ones are useless.
+    ///
+    /// Answers only count toward the poll until the one that completes it, and they arrive in
+    /// time order within the batch, so the poll is recorded exactly when (and as) the
+    /// answer-by-answer simulation would record it.
+    fn close_batch(&mut self, node: NodeId, request: u32, deadline: Nanos) {
+        if self.open.is_empty() {
+            return;
+        }
+        let batch = match self.free_batches.pop() {
+            Some(b) => b,
+            None => {
+                self.batches.push(Vec::new());
+                (self.batches.len() - 1) as u32
+            }
+        };
+        let answers = &mut self.batches[batch as usize];
+        answers.extend(self.open.drain(..).filter(|a| a.0 <= deadline));
+        // Stable: answers arriving at the same time keep the order they were sent in.
+        answers.sort_by_key(|a| a.0);
+        // A duplicated answer counts once, at its first arrival: drop the later copies, so
+        // that the batch is due exactly when the last answerer's first copy lands.
+        let mut i = 0;
+        while i < answers.len() {
+            let from = answers[i].1;
+            if answers[..i].iter().any(|a| a.1 == from) {
+                answers.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        match answers.last() {
+            Some(&(last, _, _)) => self.sched.at(
+                last,
+                Ev::Answers {
+                    to: node,
+                    request,
+                    batch,
+                },
+            ),
+            None => self.free_batches.push(batch),
+        }
     }
 }
 
