@@ -25,10 +25,16 @@ fn event_mode_baseline(bencher: Bencher, nodes: usize) {
         "scenarios/baseline.toml",
         &[format!("network.nodes={nodes}")],
     );
-    let messages = sim::run(&s, &RunOptions::default()).unwrap().summary.messages;
-    bencher
-        .counter(ItemsCount::new(messages))
-        .bench(|| sim::run(&s, &RunOptions::default()).unwrap().summary.messages);
+    let messages = sim::run(&s, &RunOptions::default())
+        .unwrap()
+        .summary
+        .messages;
+    bencher.counter(ItemsCount::new(messages)).bench(|| {
+        sim::run(&s, &RunOptions::default())
+            .unwrap()
+            .summary
+            .messages
+    });
 }
 
 /// `scenarios/lockstep-1m.toml` (k = 20, pareto stake) at 100,000 and 1,000,000 nodes; the

@@ -112,13 +112,40 @@ impl Drop for Children {
     }
 }
 
-/// `n` distinct free TCP ports on 127.0.0.1 (all held until every one is found).
+/// `n` distinct free TCP ports on 127.0.0.1, all held until every one is found.
+///
+/// They are taken below the kernel's ephemeral range (`ip_local_port_range`): a port from
+/// that range, found free by binding port 0 and released for a child to bind, can meanwhile
+/// become the local port of some outgoing connection (a node's DEALER connecting to its
+/// peers), and the child then fails with "address already in use". Candidates advance
+/// through a process-wide counter, so clusters started at once in one process never pick the
+/// same ports; the start depends on the process id, so that concurrent processes rarely do.
 pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
-    let listeners = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    listeners
-        .iter()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768)
+        .clamp(12000, 65535);
+    let (low, span) = (10000u32, ephemeral_low - 10000);
+    let start = std::process::id() * 97 % span;
+    let _ = NEXT.compare_exchange(0, start + 1, Ordering::SeqCst, Ordering::SeqCst);
+    let mut held = Vec::with_capacity(n);
+    let mut tries = 0;
+    while held.len() < n {
+        tries += 1;
+        if tries > span {
+            return Err(std::io::Error::other(
+                "no free TCP port below the ephemeral range",
+            ));
+        }
+        let port = low + NEXT.fetch_add(1, Ordering::SeqCst) % span;
+        if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", port as u16)) {
+            held.push(l);
+        }
+    }
+    held.iter()
         .map(|l| l.local_addr().map(|a| a.port()))
         .collect()
 }

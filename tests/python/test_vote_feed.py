@@ -70,10 +70,24 @@ def test_spec_vector():
     assert pack_vote(0, 0x0102, 0x1234, 1) == vector
 
 
+_NEXT_PORT = [10000 + os.getpid() * 97 % 20000]
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range (32768 and up by default).
+
+    A port found by binding port 0 comes from that range, and once released it can become
+    the local port of an outgoing connection before the node binds it.
+    """
+    while True:
+        port = _NEXT_PORT[0]
+        _NEXT_PORT[0] = 10000 + (port - 10000 + 1) % 20000
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def metric(port, series):
