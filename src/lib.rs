@@ -38,6 +38,7 @@ pub mod node;
 // The simulator.
 pub mod experiment;
 pub mod sim;
+mod toml_span;
 
 // Real processes over ZeroMQ (`luxsim node`, `luxsim cluster`).
 #[cfg(feature = "bridge")]

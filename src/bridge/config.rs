@@ -4,8 +4,8 @@
 //! [`NodeSettings`]. Errors name the file, line and column of the offending key, like
 //! scenario errors do.
 
-use super::locate::{line_column, Tree};
 use crate::sim::scenario::Strategy;
+use crate::toml_span::{line_column, Tree};
 use crate::{ConsensusParams, ParamsError, Protocol};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

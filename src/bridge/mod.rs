@@ -16,7 +16,6 @@ pub mod feed;
 pub mod frame;
 pub mod health;
 pub mod inbox;
-mod locate;
 pub mod metrics;
 pub mod node;
 pub mod outbox;

@@ -3,74 +3,10 @@
 
 use super::overrides::Override;
 use super::{Scenario, ScenarioError};
-use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use std::ops::Range;
-use toml::{Spanned, Table};
+use toml::Table;
 
-/// Where each value of the file is: a tree of spanned values.
-pub(super) enum Tree {
-    Leaf,
-    Table(Vec<(String, Spanned<Tree>)>),
-    Array(Vec<Spanned<Tree>>),
-}
-
-impl<'de> Deserialize<'de> for Tree {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Tree, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Tree;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a TOML value")
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Tree, E> {
-                Ok(Tree::Leaf)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Tree, E> {
-                Ok(Tree::Leaf)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Tree, E> {
-                Ok(Tree::Leaf)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Tree, E> {
-                Ok(Tree::Leaf)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Tree, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(k) = m.next_key::<String>()? {
-                    entries.push((k, m.next_value()?));
-                }
-                Ok(Tree::Table(entries))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Tree, A::Error> {
-                let mut items = Vec::new();
-                while let Some(v) = s.next_element()? {
-                    items.push(v);
-                }
-                Ok(Tree::Array(items))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl Tree {
-    /// The span of the value at a dotted path (`network.partitions.0.groups`).
-    fn span(&self, path: &str) -> Option<Range<usize>> {
-        let mut node = self;
-        let mut span = None;
-        for seg in path.split('.') {
-            let child = match node {
-                Tree::Table(t) => t.iter().rev().find(|(k, _)| k == seg).map(|(_, v)| v),
-                Tree::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
-                Tree::Leaf => None,
-            }?;
-            span = Some(child.span());
-            node = child.get_ref();
-        }
-        span
-    }
-}
+pub(super) use crate::toml_span::Tree;
 
 /// What error reporting needs: the text, its value spans and the overrides.
 pub(super) struct Ctx<'a> {
@@ -82,12 +18,7 @@ pub(super) struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn line_col(&self, offset: usize) -> (usize, usize) {
-        let before = &self.text[..offset.min(self.text.len())];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (
-            before.matches('\n').count() + 1,
-            before[line_start..].chars().count() + 1,
-        )
+        crate::toml_span::line_column(self.text, offset)
     }
 
     fn located(&self, invalid: bool, line: usize, column: usize, message: String) -> ScenarioError {

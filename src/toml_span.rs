@@ -1,4 +1,5 @@
-//! Locating errors in a TOML file: value spans as a tree, offsets as line and column.
+//! Locating errors in a TOML file (scenarios, node configs): value spans as a tree, byte
+//! offsets as line and column.
 
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -55,12 +56,12 @@ impl<'de> Deserialize<'de> for Tree {
 }
 
 impl Tree {
-    /// The span of the value at a dotted path (`peers.2.address`).
+    /// The span of the value at a dotted path (`network.partitions.0.groups`, `peers.2.address`).
     pub(crate) fn span(&self, path: &str) -> Option<Range<usize>> {
         let (mut node, mut span) = (self, None);
         for seg in path.split('.') {
             let child = match node {
-                Tree::Table(t) => t.iter().find(|(k, _)| k == seg).map(|(_, v)| v),
+                Tree::Table(t) => t.iter().rev().find(|(k, _)| k == seg).map(|(_, v)| v),
                 Tree::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
                 Tree::Leaf => None,
             }?;
