@@ -58,7 +58,7 @@ pub use dag::{Dag, DagError};
 pub use decision::{Decision, Protocol};
 pub use engine_type::EngineType;
 pub use flat::Flat;
-pub use params::{ConsensusParams, ParamsError};
+pub use params::{ConsensusParams, ParamsError, ParamsSpec};
 pub use slush::Slush;
 pub use snowball::Snowball;
 pub use snowflake::Snowflake;

@@ -182,6 +182,99 @@ impl ConsensusParams {
     }
 }
 
+/// Parameters as written in a file: an optional preset plus per-field overrides
+/// (a scenario's `[params]`, a node config's `[params]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamsSpec {
+    /// `default`, `mainnet`, `testnet` or `local`; the defaults when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// Peers sampled per poll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<usize>,
+    /// Votes in one poll needed to change preference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha_preference: Option<usize>,
+    /// Votes in one poll needed to raise confidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha_confidence: Option<usize>,
+    /// Consecutive successful polls that finalize.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beta: Option<usize>,
+    /// Polls outstanding at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrent_polls: Option<usize>,
+    /// Soft limit of items processing at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimal_processing: Option<usize>,
+    /// Hard limit of items processing at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_outstanding_items: Option<usize>,
+    /// An item processing for longer than this is reported unhealthy.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "humantime_serde"
+    )]
+    pub max_item_processing_time: Option<Duration>,
+}
+
+impl ParamsSpec {
+    /// Every field of `p` written out, no preset.
+    pub fn from_params(p: &ConsensusParams) -> Self {
+        ParamsSpec {
+            preset: None,
+            k: Some(p.k),
+            alpha_preference: Some(p.alpha_preference),
+            alpha_confidence: Some(p.alpha_confidence),
+            beta: Some(p.beta),
+            concurrent_polls: Some(p.concurrent_polls),
+            optimal_processing: Some(p.optimal_processing),
+            max_outstanding_items: Some(p.max_outstanding_items),
+            max_item_processing_time: Some(p.max_item_processing_time),
+        }
+    }
+
+    /// The preset (or the defaults), then each field given; not validated.
+    pub fn resolve(&self) -> Result<ConsensusParams, ParamsError> {
+        let mut p = match &self.preset {
+            Some(name) => ConsensusParams::preset(name)?,
+            None => ConsensusParams::default(),
+        };
+        let set = |slot: &mut usize, v: Option<usize>| *slot = v.unwrap_or(*slot);
+        set(&mut p.k, self.k);
+        set(&mut p.alpha_preference, self.alpha_preference);
+        set(&mut p.alpha_confidence, self.alpha_confidence);
+        set(&mut p.beta, self.beta);
+        set(&mut p.concurrent_polls, self.concurrent_polls);
+        set(&mut p.optimal_processing, self.optimal_processing);
+        set(&mut p.max_outstanding_items, self.max_outstanding_items);
+        if let Some(t) = self.max_item_processing_time {
+            p.max_item_processing_time = t;
+        }
+        Ok(p)
+    }
+}
+
+impl ParamsError {
+    /// The parameter key the error is about (`preset` for an unknown preset).
+    pub fn field(&self) -> &'static str {
+        match self {
+            ParamsError::KTooSmall(_) => "k",
+            ParamsError::AlphaPreferenceTooSmall { .. } => "alpha_preference",
+            ParamsError::AlphaConfidenceBelowPreference { .. }
+            | ParamsError::AlphaConfidenceAboveK { .. } => "alpha_confidence",
+            ParamsError::BetaTooSmall(_) => "beta",
+            ParamsError::ConcurrentPolls { .. } => "concurrent_polls",
+            ParamsError::OptimalProcessing(_) => "optimal_processing",
+            ParamsError::MaxOutstandingItems(_) => "max_outstanding_items",
+            ParamsError::MaxItemProcessingTime(_) => "max_item_processing_time",
+            ParamsError::UnknownPreset { .. } => "preset",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -161,15 +161,7 @@ pub fn node_files(
     let n = scenario.network.nodes;
     let endpoint = |port: u16| format!("tcp://127.0.0.1:{port}");
     let p = scenario.params;
-    let params = ParamsFile {
-        preset: None,
-        k: Some(p.k),
-        alpha_preference: Some(p.alpha_preference),
-        alpha_confidence: Some(p.alpha_confidence),
-        beta: Some(p.beta),
-        concurrent_polls: Some(p.concurrent_polls),
-        max_outstanding_items: Some(p.max_outstanding_items),
-    };
+    let params = ParamsFile::from_params(&p);
     let honest_feeds: Vec<String> = (0..n)
         .filter(|&i| !pop.byzantine[i])
         .map(|i| endpoint(ports[3 * i + 1]))

@@ -6,7 +6,7 @@
 
 use crate::sim::scenario::Strategy;
 use crate::toml_span::{line_column, Tree};
-use crate::{ConsensusParams, ParamsError, Protocol};
+use crate::{ConsensusParams, Protocol};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -26,31 +26,7 @@ pub struct PeerFile {
 }
 
 /// `[params]`: an optional preset plus per-field overrides.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ParamsFile {
-    /// `default`, `mainnet`, `testnet` or `local`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preset: Option<String>,
-    /// Peers sampled per poll.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub k: Option<usize>,
-    /// Votes needed to change preference.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alpha_preference: Option<usize>,
-    /// Votes needed to raise confidence.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alpha_confidence: Option<usize>,
-    /// Consecutive successful polls that finalize.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub beta: Option<usize>,
-    /// Polls outstanding at once.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrent_polls: Option<usize>,
-    /// Bound of every queue of the node (inbound frames, each peer's outbox, delayed answers).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_outstanding_items: Option<usize>,
-}
+pub type ParamsFile = crate::params::ParamsSpec;
 
 /// `[byzantine]`: this node answers queries by an adversary strategy instead of honestly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -240,38 +216,6 @@ fn check_endpoint(s: &str) -> Result<(), String> {
         .map_err(|e| format!("{s:?} is not a ZeroMQ endpoint such as tcp://127.0.0.1:7000 ({e})"))
 }
 
-fn params_field(e: &ParamsError) -> &'static str {
-    match e {
-        ParamsError::KTooSmall(_) => "k",
-        ParamsError::AlphaPreferenceTooSmall { .. } => "alpha_preference",
-        ParamsError::AlphaConfidenceBelowPreference { .. }
-        | ParamsError::AlphaConfidenceAboveK { .. } => "alpha_confidence",
-        ParamsError::BetaTooSmall(_) => "beta",
-        ParamsError::ConcurrentPolls { .. } => "concurrent_polls",
-        ParamsError::MaxOutstandingItems(_) => "max_outstanding_items",
-        _ => "preset",
-    }
-}
-
-impl ParamsFile {
-    /// The preset (or the defaults), then each field given.
-    pub fn resolve(&self) -> Result<ConsensusParams, ParamsError> {
-        let mut p = match &self.preset {
-            Some(name) => ConsensusParams::preset(name)?,
-            None => ConsensusParams::default(),
-        };
-        let set = |slot: &mut usize, v: Option<usize>| *slot = v.unwrap_or(*slot);
-        set(&mut p.k, self.k);
-        set(&mut p.alpha_preference, self.alpha_preference);
-        set(&mut p.alpha_confidence, self.alpha_confidence);
-        set(&mut p.beta, self.beta);
-        set(&mut p.concurrent_polls, self.concurrent_polls);
-        set(&mut p.max_outstanding_items, self.max_outstanding_items);
-        p.validate()?;
-        Ok(p)
-    }
-}
-
 impl NodeFile {
     /// Reads and checks the node file at `path`.
     pub fn load(path: &Path) -> Result<NodeSettings, ConfigError> {
@@ -323,8 +267,9 @@ impl NodeFile {
                 )
             })?;
         }
-        let params = f.params.resolve().map_err(|e| {
-            let key = params_field(&e);
+        let params = f.params.resolve().and_then(|p| p.validate().map(|()| p));
+        let params = params.map_err(|e| {
+            let key = e.field();
             cx.invalid(
                 &[&format!("params.{key}"), "params"],
                 format!("params: {e}"),

@@ -1,7 +1,6 @@
 //! The semantic rules: what serde cannot check, each failure located at the key it is about.
 
 use super::locate::Ctx;
-use super::params::params_field;
 use super::{Mode, Scenario, ScenarioError, Strategy};
 use crate::sim::stake::Stake;
 
@@ -47,11 +46,7 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
     );
     check!(s.max_rounds >= 1, ["max_rounds"], "must be at least 1");
     if let Err(e) = s.params.validate() {
-        let paths = [
-            &format!("params.{}", params_field(&e)),
-            "params.preset",
-            "params",
-        ];
+        let paths = [&format!("params.{}", e.field()), "params.preset", "params"];
         return Err(cx.invalid(&paths, format!("params: {e}")));
     }
     let (n, nodes) = (&s.network, s.network.nodes);
