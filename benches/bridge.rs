@@ -128,11 +128,11 @@ fn cluster_finality() {
         println!(
             "5-node cluster, run {run}: finalized {:.0}%, all up after {ready:.1} ms; finality (from launch) p50 {:.1} ms, max {:.1} ms; polls p50 {}",
             s.honest_finalized * 100.0,
-            s.finality_ms.p50,
-            s.finality_ms.max,
-            s.polls.p50
+            s.finality_ms.unwrap().p50,
+            s.finality_ms.unwrap().max,
+            s.polls.unwrap().p50
         );
-        rows.push(s.finality_ms.max);
+        rows.push(s.finality_ms.unwrap().max);
     }
     rows.sort_by(f64::total_cmp);
     println!(

@@ -62,8 +62,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             strategy,
             s.byzantine.count,
             s.honest_finalized * 100.0,
-            s.finality_ms.p50,
-            s.finality_ms.p99,
+            s.finality_ms.unwrap().p50,
+            s.finality_ms.unwrap().p99,
             decided.join(" "),
             if s.safety_violation { "VIOLATED" } else { "ok" }
         );

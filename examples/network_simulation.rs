@@ -45,9 +45,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{:<28} {:>9.1}% {:>10.1} {:>10.1} {:>10.1} {:>7}",
             label,
             summary.honest_finalized * 100.0,
-            summary.finality_ms.p50,
-            summary.finality_ms.p99,
-            summary.finality_ms.max,
+            summary.finality_ms.unwrap().p50,
+            summary.finality_ms.unwrap().p99,
+            summary.finality_ms.unwrap().max,
             if summary.safety_violation {
                 "VIOLATED"
             } else {

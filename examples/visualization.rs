@@ -23,6 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         trace: TraceLevel::Polls,
         format: TraceFormat::Csv,
         progress: false,
+        stop_on_signal: false,
     };
     let report = sim::run(&scenario, &opts)?;
     println!("{}", report.summary);

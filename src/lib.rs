@@ -37,6 +37,7 @@ pub mod node;
 
 // The simulator.
 pub mod experiment;
+pub mod signals;
 pub mod sim;
 mod toml_span;
 
@@ -50,6 +51,7 @@ pub mod plot;
 // The user-facing API and the command line.
 pub mod commands;
 pub mod consensus;
+pub mod console;
 
 pub use block::{Block, BlockError, GENESIS_ID};
 pub use chain::{Chain, ChainError};

@@ -45,6 +45,9 @@ enum Command {
         /// Also write report.html (summary table and plots) into the output directory.
         #[arg(long)]
         report: bool,
+        /// Run even when the memory estimate exceeds the memory available.
+        #[arg(long)]
+        skip_memory_check: bool,
     },
     /// Plot a run (trace file or run directory) or a sweep directory as SVG or PNG.
     Plot {
@@ -178,6 +181,7 @@ fn main() -> ExitCode {
             check_determinism,
             quiet,
             report,
+            skip_memory_check,
         } => commands::run(&RunArgs {
             scenario,
             seed,
@@ -196,6 +200,7 @@ fn main() -> ExitCode {
             check_determinism,
             quiet,
             report,
+            skip_memory_check,
         }),
         Command::Plot { input, out } => luxsim::plot::command_plot(&input, out.as_deref()),
         Command::Graph { scenario, set, out } => {

@@ -48,6 +48,7 @@ fn run_into(name: &str, trace: TraceLevel, format: TraceFormat) -> PathBuf {
         trace,
         format,
         progress: false,
+        stop_on_signal: false,
     };
     sim::run(&scenario, &opts).unwrap();
     dir
@@ -182,8 +183,8 @@ fn run_plot_as_svg_has_both_panels_and_every_series() {
         "choice 0: latest poll".to_string(),
         "choice 1: latest poll".to_string(),
         "finalized by time t".to_string(),
-        format!("p50 = {:.1} ms", s.finality_ms.p50),
-        format!("p99 = {:.1} ms", s.finality_ms.p99),
+        format!("p50 = {:.1} ms", s.finality_ms.unwrap().p50),
+        format!("p99 = {:.1} ms", s.finality_ms.unwrap().p99),
     ];
     series.extend(decided.iter().map(|c| format!("choice {c}: finalized")));
     for label in &series {
@@ -361,8 +362,8 @@ fn report_html_holds_the_summary_and_inline_svg() {
     );
     for figure in [
         format!("<th>honest nodes</th><td>{}</td>", s.honest),
-        format!("p50 {:.1} ms", s.finality_ms.p50),
-        format!("p99 {:.1} ms", s.finality_ms.p99),
+        format!("p50 {:.1} ms", s.finality_ms.unwrap().p50),
+        format!("p99 {:.1} ms", s.finality_ms.unwrap().p99),
         format!("{:.2} % of honest nodes", s.honest_finalized * 100.0),
         s.digest.clone(),
         "choice 0: latest poll".into(),

@@ -78,7 +78,7 @@ fn an_honest_network_accepts_every_height_in_order_on_every_node() {
     assert_eq!((l.reached, l.target, l.violation.as_ref()), (100, 20, None));
     assert_eq!((l.proposed, l.rejected, l.conflicting_pairs), (20, 0, 0));
     assert_eq!(l.accepted.get("20"), Some(&100));
-    let f = l.finality_ms;
+    let f = l.finality_ms.expect("blocks were accepted");
     assert_eq!(f.n, 20 * 100, "one sample per block and node");
     assert!(f.p50 > 0.0 && f.p50 <= f.p90 && f.p90 <= f.p99, "{f:?}");
     assert!(
@@ -235,6 +235,7 @@ fn same_seed_same_digest_and_traces_with_ledger_rows() {
         trace: TraceLevel::Messages,
         format: TraceFormat::Csv,
         progress: false,
+        stop_on_signal: false,
     };
     let traced = run(&s, &opts).unwrap().summary;
     let plain = summary(&s);

@@ -104,7 +104,10 @@ fn every_innocent_payment_and_exactly_one_half_of_each_double_spend_is_accepted(
         l.accepted_txs.as_ref().unwrap().get(&txs.to_string()),
         Some(&100)
     );
-    assert!(l.finality_ms.n > 0 && l.throughput_per_s > 0.0, "{l:?}");
+    assert!(
+        l.finality_ms.unwrap().n > 0 && l.throughput_per_s > 0.0,
+        "{l:?}"
+    );
     let sum = summary(&s);
     assert!(sum.passed(), "{sum}");
     assert_eq!((sum.engine.as_str(), sum.ledger.as_ref()), ("dag", Some(l)));

@@ -83,6 +83,7 @@ fn traced(s: &Scenario, dir: &Path, level: TraceLevel, format: TraceFormat) -> S
         trace: level,
         format,
         progress: false,
+        stop_on_signal: false,
     };
     let report = run(s, &opts).unwrap_or_else(|e| panic!("{e}"));
     assert!(report.files.contains(&dir.join("summary.json")));
@@ -123,7 +124,7 @@ fn assert_all_finalized(s: &Summary, what: &str) {
     assert!(!s.safety_violation, "{what}: safety violated: {s}");
     assert!(s.agreement, "{what}: {s}");
     assert_eq!(s.honest_finalized, 1.0, "{what}: {s}");
-    assert_eq!(s.finality_ms.n, s.honest, "{what}: {s}");
+    assert_eq!(s.finality_ms.unwrap().n, s.honest, "{what}: {s}");
     assert_eq!(s.decided.values().sum::<usize>(), s.honest, "{what}: {s}");
 }
 
@@ -197,10 +198,10 @@ fn every_latency_model_reaches_full_finality() {
         let s = summary(&scenario("", &[&set]));
         assert_all_finalized(&s, m);
         // beta = 10 successful polls, at most 4 at a time, each a round trip.
-        assert!(s.polls.p50 >= 10.0, "{m}: {s}");
-        assert!(s.finality_ms.p50 > 0.0, "{m}: {s}");
+        assert!(s.polls.unwrap().p50 >= 10.0, "{m}: {s}");
+        assert!(s.finality_ms.unwrap().p50 > 0.0, "{m}: {s}");
         assert!(
-            (s.virtual_time_ms - s.finality_ms.max).abs() < 1e-6,
+            (s.virtual_time_ms - s.finality_ms.unwrap().max).abs() < 1e-6,
             "{m}: {s}"
         );
         digests.push(s.digest);
@@ -219,15 +220,15 @@ fn finality_time_grows_with_latency() {
     let (fast, slow) = (constant("10ms"), constant("100ms"));
     assert_all_finalized(&fast, "10ms");
     assert_all_finalized(&slow, "100ms");
-    assert!(slow.finality_ms.p50 > 5.0 * fast.finality_ms.p50);
+    assert!(slow.finality_ms.unwrap().p50 > 5.0 * fast.finality_ms.unwrap().p50);
     // A constant latency draws nothing at random and the 200 ms round trip stays under the
     // 500 ms poll timeout, so the slow run is the fast one with a clock ten times slower.
     assert_eq!(fast.polls, slow.polls);
     assert_eq!(fast.decided, slow.decided);
     for (f, s) in [
-        (fast.finality_ms.p50, slow.finality_ms.p50),
-        (fast.finality_ms.p99, slow.finality_ms.p99),
-        (fast.finality_ms.max, slow.finality_ms.max),
+        (fast.finality_ms.unwrap().p50, slow.finality_ms.unwrap().p50),
+        (fast.finality_ms.unwrap().p99, slow.finality_ms.unwrap().p99),
+        (fast.finality_ms.unwrap().max, slow.finality_ms.unwrap().max),
     ] {
         assert!((s - 10.0 * f).abs() < 1e-6, "{f} ms then {s} ms");
     }
@@ -242,11 +243,11 @@ fn finality_time_grows_with_latency() {
     assert_all_finalized(&fast, "lognormal 10ms");
     assert_all_finalized(&slow, "lognormal 80ms");
     assert!(
-        slow.finality_ms.p50 > 3.0 * fast.finality_ms.p50,
+        slow.finality_ms.unwrap().p50 > 3.0 * fast.finality_ms.unwrap().p50,
         "{fast}\n{slow}"
     );
     assert!(
-        slow.finality_ms.p99 > 3.0 * fast.finality_ms.p99,
+        slow.finality_ms.unwrap().p99 > 3.0 * fast.finality_ms.unwrap().p99,
         "{fast}\n{slow}"
     );
 }
@@ -259,14 +260,17 @@ fn loss_delays_finality_but_every_honest_node_finalizes() {
     assert_all_finalized(&lossy, "loss 0.05");
     // A lost query or answer leaves its poll short until the 500 ms timeout.
     assert!(
-        lossy.finality_ms.p50 > clean.finality_ms.p50,
+        lossy.finality_ms.unwrap().p50 > clean.finality_ms.unwrap().p50,
         "{clean}\n{lossy}"
     );
     assert!(
-        lossy.finality_ms.p99 > clean.finality_ms.p99,
+        lossy.finality_ms.unwrap().p99 > clean.finality_ms.unwrap().p99,
         "{clean}\n{lossy}"
     );
-    assert!(lossy.polls.p99 >= clean.polls.p99, "{clean}\n{lossy}");
+    assert!(
+        lossy.polls.unwrap().p99 >= clean.polls.unwrap().p99,
+        "{clean}\n{lossy}"
+    );
 }
 
 #[test]
@@ -278,10 +282,13 @@ fn duplication_is_harmless() {
     assert_ne!(clean.digest, dup.digest, "duplication changed nothing");
     // A second copy of an answer is not a second vote: finality is not hurt (nor helped much).
     assert!(
-        dup.finality_ms.p99 < 1.5 * clean.finality_ms.p99,
+        dup.finality_ms.unwrap().p99 < 1.5 * clean.finality_ms.unwrap().p99,
         "{clean}\n{dup}"
     );
-    assert!(dup.polls.p50 <= clean.polls.p50 + 5.0, "{clean}\n{dup}");
+    assert!(
+        dup.polls.unwrap().p50 <= clean.polls.unwrap().p50 + 5.0,
+        "{clean}\n{dup}"
+    );
 }
 
 /// The decisions of a decisions-level CSV trace: node -> (time_ns, choice).
@@ -322,9 +329,9 @@ fn a_partition_in_halves_blocks_finality_until_it_heals() {
     assert_eq!(d.len(), 200);
     let first = d.values().map(|&(t, _)| t).min().unwrap();
     assert!(first >= 3_000_000_000, "a node finalized at {first} ns");
-    assert!(sum.finality_ms.p50 > 3000.0, "{sum}");
+    assert!(sum.finality_ms.unwrap().p50 > 3000.0, "{sum}");
     // Once healed, it takes well under the partition's length.
-    assert!(sum.finality_ms.max < 6000.0, "{sum}");
+    assert!(sum.finality_ms.unwrap().max < 6000.0, "{sum}");
 }
 
 /// The cut rows of a messages-level trace, as (from, to) pairs.
@@ -440,7 +447,7 @@ fn nodes_crashed_for_good_never_finalize() {
     assert!(!sum.safety_violation, "{sum}");
     assert!(sum.honest_finalized < 1.0, "{sum}");
     assert_eq!(sum.honest, 200);
-    assert_eq!(sum.finality_ms.n, 180, "{sum}");
+    assert_eq!(sum.finality_ms.unwrap().n, 180, "{sum}");
     assert!((sum.honest_finalized - 0.9).abs() < 1e-12, "{sum}");
     let d = decisions(&dir.0);
     assert_eq!(d.len(), 180);
@@ -471,16 +478,16 @@ fn far_regions_are_slower_than_near_ones() {
     assert_all_finalized(&flat, "no regions");
     // Two thirds of the pairs are 80 ms or more apart instead of 5 ms.
     assert!(
-        far.finality_ms.p50 > 3.0 * near.finality_ms.p50,
+        far.finality_ms.unwrap().p50 > 3.0 * near.finality_ms.unwrap().p50,
         "{near}\n{far}"
     );
     assert!(
-        far.finality_ms.p99 > 3.0 * near.finality_ms.p99,
+        far.finality_ms.unwrap().p99 > 3.0 * near.finality_ms.unwrap().p99,
         "{near}\n{far}"
     );
     // The base latency adds to the jitter: 5 ms everywhere is slower than no base at all.
     assert!(
-        near.finality_ms.p50 > flat.finality_ms.p50,
+        near.finality_ms.unwrap().p50 > flat.finality_ms.unwrap().p50,
         "{flat}\n{near}"
     );
 }
@@ -545,13 +552,11 @@ fn check_decide_rows(rows: &[Row], s: &Summary) {
         last = last.max(r.time_ns);
     }
     assert_eq!(by_choice, s.decided, "decide rows vs summary.decided");
-    assert_eq!(
-        nodes.len(),
-        s.finality_ms.n.max(s.finality_rounds.map_or(0, |r| r.n))
-    );
+    let finality = s.finality_rounds.or(s.finality_ms).expect("a node decided");
+    assert_eq!(nodes.len(), finality.n);
     let max = match s.finality_rounds {
         Some(r) => r.max,
-        None => s.finality_ms.max * 1e6,
+        None => s.finality_ms.unwrap().max * 1e6,
     };
     assert!(
         (last as f64 - max).abs() < 1.0,

@@ -20,7 +20,6 @@ use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -28,8 +27,6 @@ use std::time::{Duration, Instant};
 pub const MAX_CLUSTER_NODES: usize = 256;
 /// How long stopped nodes get to write their summary line before they are killed.
 const STOP_GRACE: Duration = Duration::from_secs(5);
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// The arguments of `luxsim cluster`.
 #[derive(Debug, Clone, Default)]
@@ -255,7 +252,7 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
         Some(b) => b.clone(),
         None => std::env::current_exe().map_err(io("cannot find the luxsim executable"))?,
     };
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    crate::signals::install();
 
     let (tx, rx) = mpsc::channel::<(usize, Value)>();
     let mut children = Children::default();
@@ -311,7 +308,7 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
             _ => {}
         }
     };
-    while Instant::now() < deadline && !INTERRUPTED.load(Ordering::SeqCst) {
+    while Instant::now() < deadline && crate::signals::received().is_none() {
         if honest.iter().all(|&i| seen[i].decided.is_some()) {
             break;
         }

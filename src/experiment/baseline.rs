@@ -140,15 +140,23 @@ impl Baseline {
     }
 }
 
-/// The figures of a set of runs, in [`FIGURES`] order: means over the runs in the order given.
+/// The figures of a set of runs, in [`FIGURES`] order: means over the runs in the order
+/// given. A run in which no honest node finalized has no finality to average: the figure
+/// is then infinite, which every baseline judges a regression.
 pub fn measure(summaries: &[&Summary]) -> [f64; 4] {
     let n = summaries.len().max(1) as f64;
-    let mean = |f: &dyn Fn(&Summary) -> f64| summaries.iter().map(|s| f(s)).sum::<f64>() / n;
+    let mean = |f: &dyn Fn(&Summary) -> Option<f64>| {
+        summaries
+            .iter()
+            .map(|s| f(s).unwrap_or(f64::INFINITY))
+            .sum::<f64>()
+            / n
+    };
     [
-        mean(&|s| finality(s).p50),
-        mean(&|s| finality(s).p99),
-        mean(&|s| s.polls.p50),
-        mean(&|s| s.honest_finalized),
+        mean(&|s| finality(s).map(|p| p.p50)),
+        mean(&|s| finality(s).map(|p| p.p99)),
+        mean(&|s| s.polls.map(|p| p.p50)),
+        mean(&|s| Some(s.honest_finalized)),
     ]
 }
 

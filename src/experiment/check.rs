@@ -7,8 +7,8 @@
 use super::baseline::{judge, measure, table, Baseline, Line, Status, FIGURES};
 use super::pool::{self, PoolOptions, Task};
 use super::records::unit;
-use super::{fail, read, to_json, write, ExperimentError, EXIT_INTERRUPTED};
-use crate::commands::{EXIT_CHECK_FAILED, EXIT_OK};
+use super::{fail, read, to_json, write, ExperimentError};
+use crate::console::{say, EXIT_CHECK_FAILED, EXIT_OK};
 use crate::sim::Scenario;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -81,8 +81,11 @@ fn try_check(args: &CheckArgs) -> Result<u8, ExperimentError> {
     };
     let batch = pool::run_all(&tasks, &opts, |t| label(owner[t]))?;
     if batch.interrupted {
-        eprintln!("interrupted: nothing checked or recorded");
-        return Ok(EXIT_INTERRUPTED);
+        eprintln!(
+            "interrupted by {}: nothing checked or recorded",
+            crate::signals::name()
+        );
+        return Ok(crate::signals::exit_code());
     }
     let mut lines = Vec::new();
     let mut updated = baseline.clone();
@@ -124,18 +127,18 @@ fn try_check(args: &CheckArgs) -> Result<u8, ExperimentError> {
         .count();
     let missing = lines.iter().filter(|l| l.status == Status::Missing).count();
     if !args.quiet || bad + missing > 0 {
-        print!("{}", table(&lines));
-        println!(
+        say(table(&lines).trim_end());
+        say(format_args!(
             "{} runs of {} scenarios in {:.1}s",
             tasks.len(),
             scenarios.len(),
             started.elapsed().as_secs_f64()
-        );
+        ));
     }
     if args.update {
         write(&args.baseline, &to_json(&updated))?;
         if !args.quiet {
-            println!("recorded the figures in {path}");
+            say(format_args!("recorded the figures in {path}"));
         }
         return Ok(EXIT_OK);
     }

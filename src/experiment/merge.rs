@@ -8,7 +8,7 @@
 use super::records::{runs_header, RunRecord};
 use super::sweep::{write_outputs, Manifest, Shard, MANIFEST_FORMAT};
 use super::{fail, read, ExperimentError};
-use crate::commands::EXIT_OK;
+use crate::console::{say, EXIT_OK};
 use std::path::{Path, PathBuf};
 
 /// The arguments of `luxsim merge`.
@@ -62,9 +62,13 @@ fn try_merge(args: &MergeArgs) -> Result<u8, ExperimentError> {
     };
     let files = write_outputs(&args.out, &merged, &records, true)?;
     if !args.quiet {
-        println!("merged {} shards, {} runs", parts.len(), records.len());
+        say(format_args!(
+            "merged {} shards, {} runs",
+            parts.len(),
+            records.len()
+        ));
         for f in files {
-            println!("  wrote {}", f.display());
+            say(format_args!("  wrote {}", f.display()));
         }
     }
     Ok(EXIT_OK)

@@ -23,9 +23,6 @@ pub use grid::{Axis, Grid};
 pub use merge::{merge, MergeArgs};
 pub use sweep::{sweep, Manifest, Shard, SweepArgs};
 
-/// Exit code: the command was interrupted with Ctrl-C (finished work was written).
-pub const EXIT_INTERRUPTED: u8 = 130;
-
 /// Why an experiment could not be carried out (all are exit code 2).
 #[derive(Debug, Error)]
 pub enum ExperimentError {
@@ -132,5 +129,5 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
 /// Prints an error and returns the bad-input exit code.
 fn fail(e: &ExperimentError) -> u8 {
     eprintln!("error: {e}");
-    crate::commands::EXIT_BAD_INPUT
+    crate::console::EXIT_BAD_INPUT
 }

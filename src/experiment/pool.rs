@@ -1,37 +1,25 @@
-//! Many runs in parallel: a local rayon pool, a progress bar, and Ctrl-C.
+//! Many runs in parallel: a local rayon pool, a progress bar, and SIGINT/SIGTERM.
 //!
 //! Workers take the runs in task order; results come back in task order whatever the
-//! number of threads. The first Ctrl-C stops
-//! new runs from starting (the ones under way finish and are kept); a second one exits at
-//! once with code 130.
+//! number of threads. The first SIGINT or SIGTERM stops new runs from starting (the ones
+//! under way finish and are kept); a second one exits at once (`crate::signals`).
 
-use super::{ExperimentError, EXIT_INTERRUPTED};
+use super::ExperimentError;
 use crate::sim::{self, RunOptions, Scenario, SimError, Summary};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Once, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-static HANDLER: Once = Once::new();
-
-/// Installs the Ctrl-C handler (once per process; later calls do nothing).
+/// Installs the signal handlers (once per process; later calls do nothing).
 pub fn catch_interrupt() {
-    HANDLER.call_once(|| {
-        // Without a handler (another one is installed) Ctrl-C keeps its default effect.
-        let _ = ctrlc::set_handler(|| {
-            if INTERRUPTED.swap(true, Ordering::SeqCst) {
-                std::process::exit(i32::from(EXIT_INTERRUPTED));
-            }
-            eprintln!("\ninterrupted: finishing the runs under way (Ctrl-C again to quit now)");
-        });
-    });
+    crate::signals::install();
 }
 
-/// Whether Ctrl-C was pressed.
+/// Whether SIGINT or SIGTERM has arrived.
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    crate::signals::received().is_some()
 }
 
 /// One run to make: a scenario and the seed to run it with.
@@ -92,9 +80,19 @@ pub fn run_all(
     let next = AtomicUsize::new(0);
     let slots: Vec<OnceLock<Result<Summary, SimError>>> =
         tasks.iter().map(|_| OnceLock::new()).collect();
+    let announced = AtomicBool::new(false);
     pool.scope(|scope| {
         for _ in 0..pool.current_num_threads() {
             scope.spawn(|_| loop {
+                if interrupted() && !announced.swap(true, Ordering::SeqCst) {
+                    bar.suspend(|| {
+                        eprintln!(
+                            "{}: finishing the runs under way ({} again to quit now)",
+                            crate::signals::name(),
+                            crate::signals::name()
+                        )
+                    });
+                }
                 if interrupted() || failed.load(Ordering::SeqCst) {
                     return;
                 }

@@ -20,10 +20,11 @@ pub struct RunRecord {
     pub agreement: bool,
     /// Whether two honest nodes finalized different choices.
     pub safety_violation: bool,
-    /// Finality p50, p90, p99 and max (ms in event mode, rounds in lockstep mode).
-    pub finality: [f64; 4],
-    /// Polls to finality, p50 and p99.
-    pub polls: [f64; 2],
+    /// Finality p50, p90, p99 and max (ms in event mode, rounds in lockstep mode); `None`
+    /// (an empty cell) when no honest node finalized.
+    pub finality: [Option<f64>; 4],
+    /// Polls to finality, p50 and p99; `None` when no honest node finalized.
+    pub polls: [Option<f64>; 2],
     /// Events processed (lockstep: polls).
     pub events: u64,
     /// Messages sent (lockstep: queries answered).
@@ -42,9 +43,10 @@ pub fn unit(mode: Mode) -> &'static str {
     }
 }
 
-/// The finality percentiles of a summary: ms in event mode, rounds in lockstep mode.
-pub fn finality(summary: &Summary) -> Percentiles {
-    summary.finality_rounds.unwrap_or(summary.finality_ms)
+/// The finality percentiles of a summary: ms in event mode, rounds in lockstep mode;
+/// `None` when no honest node finalized.
+pub fn finality(summary: &Summary) -> Option<Percentiles> {
+    summary.finality_rounds.or(summary.finality_ms)
 }
 
 /// Columns of `runs.csv` after the varied keys.
@@ -60,18 +62,18 @@ impl RunRecord {
             honest_finalized: s.honest_finalized,
             agreement: s.agreement,
             safety_violation: s.safety_violation,
-            finality: [f.p50, f.p90, f.p99, f.max],
-            polls: [s.polls.p50, s.polls.p99],
+            finality: [
+                f.map(|f| f.p50),
+                f.map(|f| f.p90),
+                f.map(|f| f.p99),
+                f.map(|f| f.max),
+            ],
+            polls: [s.polls.map(|p| p.p50), s.polls.map(|p| p.p99)],
             events: s.events,
             messages: s.messages,
             virtual_time_ms: s.virtual_time_ms,
             digest: s.digest.clone(),
         }
-    }
-
-    /// Whether some honest node finalized (the finality figures mean something).
-    pub fn finalized_any(&self) -> bool {
-        self.honest_finalized > 0.0
     }
 
     /// Whether every honest node finalized.
@@ -85,8 +87,9 @@ impl RunRecord {
         f.push(self.honest_finalized.to_string());
         f.push(self.agreement.to_string());
         f.push(self.safety_violation.to_string());
-        f.extend(self.finality.iter().map(f64::to_string));
-        f.extend(self.polls.iter().map(f64::to_string));
+        let cell = |x: &Option<f64>| x.map_or(String::new(), |x| x.to_string());
+        f.extend(self.finality.iter().map(cell));
+        f.extend(self.polls.iter().map(cell));
         f.push(self.events.to_string());
         f.push(self.messages.to_string());
         f.push(self.virtual_time_ms.to_string());
@@ -109,6 +112,11 @@ impl RunRecord {
             Ok(x) if x.is_finite() => Ok(x),
             _ => Err(bad(i)),
         };
+        // An empty cell: not measured (no honest node finalized).
+        let opt_at = |i: usize| match at(i) {
+            "" => Ok(None),
+            _ => f64_at(i).map(Some),
+        };
         let u64_at = |i: usize| at(i).parse::<u64>().map_err(|_| bad(i));
         let bool_at = |i: usize| at(i).parse::<bool>().map_err(|_| bad(i));
         Ok(RunRecord {
@@ -117,8 +125,8 @@ impl RunRecord {
             honest_finalized: f64_at(1)?,
             agreement: bool_at(2)?,
             safety_violation: bool_at(3)?,
-            finality: [f64_at(4)?, f64_at(5)?, f64_at(6)?, f64_at(7)?],
-            polls: [f64_at(8)?, f64_at(9)?],
+            finality: [opt_at(4)?, opt_at(5)?, opt_at(6)?, opt_at(7)?],
+            polls: [opt_at(8)?, opt_at(9)?],
             events: u64_at(10)?,
             messages: u64_at(11)?,
             virtual_time_ms: f64_at(12)?,
@@ -215,20 +223,14 @@ pub fn points_csv(header: &[String], records: &[(usize, RunRecord)], seeds: u64)
 fn point_row(group: &[(usize, RunRecord)]) -> Vec<String> {
     let runs = group.len();
     let share = |n: usize| (n as f64 / runs as f64).to_string();
-    let mut p50s: Vec<f64> = group
-        .iter()
-        .filter(|(_, r)| r.finalized_any())
-        .map(|(_, r)| r.finality[0])
-        .collect();
+    let mut p50s: Vec<f64> = group.iter().filter_map(|(_, r)| r.finality[0]).collect();
     let mut row = group[0].1.values.clone();
     row.push(runs.to_string());
     row.push(p50s.len().to_string());
-    if p50s.is_empty() {
-        row.extend(std::iter::repeat_n(String::new(), 4));
-    } else {
-        let mean = p50s.iter().sum::<f64>() / p50s.len() as f64;
-        let p = Percentiles::of(&mut p50s);
-        row.extend([mean, p.p50, p.p90, p.p99].map(|x| x.to_string()));
+    let mean = p50s.iter().sum::<f64>() / p50s.len().max(1) as f64;
+    match Percentiles::of(&mut p50s) {
+        None => row.extend(std::iter::repeat_n(String::new(), 4)),
+        Some(p) => row.extend([mean, p.p50, p.p90, p.p99].map(|x| x.to_string())),
     }
     row.push(share(
         group.iter().filter(|(_, r)| r.safety_violation).count(),
@@ -242,14 +244,16 @@ mod tests {
     use super::*;
 
     fn record(values: &[&str], seed: u64, p50: f64, finalized: f64) -> RunRecord {
+        let some = finalized > 0.0;
+        let f = |x: f64| some.then_some(x);
         RunRecord {
             values: values.iter().map(|v| v.to_string()).collect(),
             seed,
             honest_finalized: finalized,
             agreement: true,
             safety_violation: seed == 2,
-            finality: [p50, p50 + 1.0, p50 + 2.0, p50 + 3.0],
-            polls: [20.0, 25.0],
+            finality: [f(p50), f(p50 + 1.0), f(p50 + 2.0), f(p50 + 3.0)],
+            polls: [f(20.0), f(25.0)],
             events: 100,
             messages: 200,
             virtual_time_ms: 0.1 + 0.2,

@@ -8,8 +8,9 @@
 use super::grid::{Axis, Grid};
 use super::pool::{self, PoolOptions, Task};
 use super::records::{points_csv, points_header, runs_csv, runs_header, RunRecord};
-use super::{fail, read, to_json, write, ExperimentError, EXIT_INTERRUPTED};
-use crate::commands::EXIT_OK;
+use super::{fail, read, to_json, write, ExperimentError};
+use crate::console::{say, EXIT_OK};
+use crate::sim::atomic::Staging;
 use crate::sim::scenario::Mode;
 use crate::sim::Scenario;
 use serde::{Deserialize, Serialize};
@@ -303,60 +304,57 @@ fn try_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
     let files = write_outputs(&out, &manifest, &records, shard.is_none())?;
     if batch.interrupted {
         eprintln!(
-            "interrupted: {} of {} runs finished; partial results in {}",
+            "interrupted by {}: kept the {} of {} runs that finished in {} (sweep.json says \"partial\": true)",
+            crate::signals::name(),
             records.len(),
             tasks.len(),
             out.display()
         );
-        return Ok(EXIT_INTERRUPTED);
+        return Ok(crate::signals::exit_code());
     }
     if !args.quiet {
-        println!(
+        say(format_args!(
             "{} runs in {:.1}s",
             records.len(),
             started.elapsed().as_secs_f64()
-        );
+        ));
         for f in files {
-            println!("  wrote {}", f.display());
+            say(format_args!("  wrote {}", f.display()));
         }
     }
     Ok(EXIT_OK)
 }
 
-/// Writes `runs.csv`, `points.csv` (when `points`) and, last, `sweep.json` into `dir`.
+/// Publishes `runs.csv`, `points.csv` (when `points`) and `sweep.json` as the set of files
+/// of directory `dir` (staged, then put in place at once: no kill mixes two sweeps' files).
 pub(super) fn write_outputs(
     dir: &Path,
     manifest: &Manifest,
     records: &[(usize, RunRecord)],
     points: bool,
 ) -> Result<Vec<PathBuf>, ExperimentError> {
-    let keys = manifest.keys();
-    let mut files = Vec::new();
-    let rows: Vec<RunRecord> = records.iter().map(|(_, r)| r.clone()).collect();
-    let path = dir.join("runs.csv");
-    write(&path, &runs_csv(&runs_header(&keys, manifest.mode), &rows))?;
-    files.push(path);
-    let path = dir.join("points.csv");
-    if points {
-        let header = points_header(&keys, manifest.mode);
-        write(&path, &points_csv(&header, records, manifest.seeds))?;
-        files.push(path);
-    } else {
-        // A shard has no points.csv: drop one left by an earlier sweep into this directory.
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(ExperimentError::Write {
-                    path: path.display().to_string(),
-                    source: e,
-                })
-            }
-            _ => {}
+    let failed = |source| ExperimentError::Write {
+        path: dir.display().to_string(),
+        source,
+    };
+    crate::signals::while_writing(|| {
+        let staging = Staging::begin(dir).map_err(failed)?;
+        let keys = manifest.keys();
+        let rows: Vec<RunRecord> = records.iter().map(|(_, r)| r.clone()).collect();
+        let mut names = vec!["runs.csv"];
+        let runs = runs_csv(&runs_header(&keys, manifest.mode), &rows);
+        write(&staging.dir().join("runs.csv"), &runs)?;
+        if points {
+            let header = points_header(&keys, manifest.mode);
+            let bytes = points_csv(&header, records, manifest.seeds);
+            write(&staging.dir().join("points.csv"), &bytes)?;
+            names.push("points.csv");
         }
-    }
-    let path = dir.join("sweep.json");
-    write(&path, &to_json(manifest))?;
-    files.push(path);
-    Ok(files)
+        write(&staging.dir().join("sweep.json"), &to_json(manifest))?;
+        names.push("sweep.json");
+        staging.publish().map_err(failed)?;
+        Ok(names.into_iter().map(|n| dir.join(n)).collect())
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {

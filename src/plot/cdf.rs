@@ -21,8 +21,9 @@ pub struct Cdf {
     pub finalized: usize,
     /// Honest nodes.
     pub honest: usize,
-    /// Nearest-rank percentiles of the finality times, in `unit` (as in `summary.json`).
-    pub percentiles: Percentiles,
+    /// Nearest-rank percentiles of the finality times, in `unit` (as in `summary.json`);
+    /// `None` when no node finalized.
+    pub percentiles: Option<Percentiles>,
 }
 
 /// The CDF of the finality times of `run`.
@@ -52,7 +53,7 @@ pub fn cdf(run: &RunData) -> Cdf {
 
 /// Draws the CDF `c` into `area`.
 pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &Cdf) -> Result<(), String> {
-    let x_max = (c.percentiles.max * 1.05).max(1.0);
+    let x_max = c.percentiles.map_or(1.0, |p| (p.max * 1.05).max(1.0));
     let caption = if c.finalized == 0 {
         format!(
             "Time to finality: none of {} honest nodes finalized",
@@ -83,9 +84,9 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &Cdf) -> Resul
         .max_light_lines(2)
         .draw()
         .map_err(fail)?;
-    if c.finalized == 0 {
+    let Some(p) = c.percentiles else {
         return Ok(());
-    }
+    };
     let style = color(0).stroke_width(3);
     let points = c.points.iter().map(|&(t, s)| (t, s * 100.0));
     chart
@@ -93,10 +94,7 @@ pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &Cdf) -> Resul
         .map_err(fail)?
         .label("finalized by time t")
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
-    let marks = [
-        ("p50", c.percentiles.p50, color(1)),
-        ("p99", c.percentiles.p99, color(3)),
-    ];
+    let marks = [("p50", p.p50, color(1)), ("p99", p.p99, color(3))];
     for (name, at, col) in marks {
         let style = col.stroke_width(2);
         chart

@@ -80,10 +80,10 @@ pub fn escape(s: &str) -> String {
 }
 
 /// The percentiles as `p50 1695.6 ms · p90 ...`; without `unit`, whole numbers lose `.0`.
-fn percentiles(p: &Percentiles, unit: &str) -> String {
-    if p.n == 0 {
-        return "none finalized".into();
-    }
+fn percentiles(p: Option<&Percentiles>, unit: &str) -> String {
+    let Some(p) = p else {
+        return "none measured (no honest node finalized)".into();
+    };
     let v = |x: f64| {
         if x.fract() == 0.0 && unit.is_empty() {
             format!("{x:.0}{unit}")
@@ -152,15 +152,22 @@ fn rows(s: &Summary) -> Vec<(&'static str, String)> {
             },
         ),
     ];
-    match (&s.finality_rounds, s.rounds) {
-        (Some(r), rounds) => {
+    match s.rounds {
+        Some(rounds) => {
+            let r = s.finality_rounds.as_ref();
             rows.push(("rounds to finality", percentiles(r, "")));
-            rows.push(("rounds run", rounds.unwrap_or(0).to_string()));
+            rows.push(("rounds run", rounds.to_string()));
         }
-        (None, _) => rows.push(("time to finality", percentiles(&s.finality_ms, " ms"))),
+        None => {
+            let f = s.finality_ms.as_ref();
+            rows.push(("time to finality", percentiles(f, " ms")));
+        }
+    }
+    if s.ended != crate::sim::End::Finalized {
+        rows.push(("ended", escape(s.ended.describe())));
     }
     rows.extend([
-        ("polls to finality", percentiles(&s.polls, "")),
+        ("polls to finality", percentiles(s.polls.as_ref(), "")),
         (
             "events / messages",
             format!("{} / {}", s.events, s.messages),

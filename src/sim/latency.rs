@@ -71,18 +71,19 @@ pub enum LatencyError {
     /// `lognormal`: `median` is zero (its logarithm is undefined).
     #[error("lognormal latency: median must be greater than zero, got {0:?}")]
     LognormalMedianZero(Duration),
-    /// `lognormal`: `sigma` is negative, infinite or NaN.
-    #[error("lognormal latency: sigma must be finite and >= 0, got {0}")]
+    /// `lognormal`: `sigma` is negative, above [`MAX_SIGMA`], or NaN.
+    #[error("lognormal latency: sigma must be between 0 and {MAX_SIGMA}, got {0:?}")]
     LognormalSigma(f64),
     /// `exponential`: `mean` is zero.
     #[error("exponential latency: mean must be greater than zero, got {0:?}")]
     ExponentialMeanZero(Duration),
 }
 
-/// A duration in nanoseconds, saturating at `u64::MAX` (about 584 years).
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
+use super::scheduler::nanos;
+
+/// The largest lognormal `sigma` accepted: the 99.9th percentile is then e^31 times the
+/// median, far beyond any network; larger values only produce zeros and "never".
+pub const MAX_SIGMA: f64 = 10.0;
 
 /// Rounds a sampled latency to whole nanoseconds: negative (or NaN) becomes 0, huge saturates.
 #[inline]
@@ -96,6 +97,61 @@ fn to_ns(x: f64) -> u64 {
 }
 
 impl Latency {
+    /// The model's time parameters by field name (`value`, `min`, `max`, `mean`, `std`,
+    /// `median`): the scales that must fit within a run.
+    pub fn scales(&self) -> Vec<(&'static str, Duration)> {
+        match *self {
+            Latency::Constant { value } => vec![("value", value)],
+            Latency::Uniform { min, max } => vec![("min", min), ("max", max)],
+            Latency::Normal { mean, std } => vec![("mean", mean), ("std", std)],
+            Latency::Lognormal { median, .. } => vec![("median", median)],
+            Latency::Exponential { mean } => vec![("mean", mean)],
+        }
+    }
+
+    /// P(latency <= `t_ns`) under the model (before rounding to whole nanoseconds).
+    pub fn cdf(&self, t_ns: f64) -> f64 {
+        let phi = |z: f64| 0.5 * erfc(-z / std::f64::consts::SQRT_2);
+        match *self {
+            Latency::Constant { value } => f64::from(u8::from(nanos(value) as f64 <= t_ns)),
+            Latency::Uniform { min, max } => {
+                let (lo, hi) = (nanos(min) as f64, nanos(max) as f64);
+                if t_ns >= hi {
+                    1.0
+                } else if t_ns < lo {
+                    0.0
+                } else {
+                    (t_ns - lo + 1.0) / (hi - lo + 1.0)
+                }
+            }
+            Latency::Normal { mean, std } => {
+                let (mu, sd) = (nanos(mean) as f64, nanos(std) as f64);
+                match (t_ns < 0.0, sd == 0.0) {
+                    (true, _) => 0.0,
+                    (false, true) => f64::from(u8::from(mu <= t_ns)),
+                    // Negative draws are clamped to 0, which counts as <= t.
+                    (false, false) => phi((t_ns - mu) / sd),
+                }
+            }
+            Latency::Lognormal { median, sigma } => {
+                let m = nanos(median) as f64;
+                match (t_ns <= 0.0, sigma == 0.0) {
+                    (true, _) => 0.0,
+                    (false, true) => f64::from(u8::from(m <= t_ns)),
+                    (false, false) => phi((t_ns / m).ln() / sigma),
+                }
+            }
+            Latency::Exponential { mean } => {
+                let m = nanos(mean) as f64;
+                if t_ns <= 0.0 {
+                    0.0
+                } else {
+                    1.0 - (-t_ns / m).exp()
+                }
+            }
+        }
+    }
+
     /// Checks the parameters and builds a sampler with its distribution precomputed.
     pub fn sampler(&self) -> Result<LatencySampler, LatencyError> {
         let (kind, mean_ns) = match *self {
@@ -117,7 +173,7 @@ impl Latency {
                 (Kind::Normal(dist), clamped_normal_mean(mu, sd))
             }
             Latency::Lognormal { median, sigma } => {
-                if !(sigma.is_finite() && sigma >= 0.0) {
+                if !(0.0..=MAX_SIGMA).contains(&sigma) {
                     return Err(LatencyError::LognormalSigma(sigma));
                 }
                 if median.is_zero() {
@@ -239,6 +295,36 @@ mod tests {
             rel < tolerance,
             "{l:?}: sample mean {mean} vs analytic {analytic} ({rel:.4})"
         );
+    }
+
+    #[test]
+    fn cdfs_match_the_samples() {
+        let models = [
+            Latency::Constant { value: ms(50) },
+            Latency::Uniform {
+                min: ms(10),
+                max: ms(30),
+            },
+            Latency::Normal {
+                mean: ms(50),
+                std: ms(10),
+            },
+            Latency::Lognormal {
+                median: ms(40),
+                sigma: 0.5,
+            },
+            Latency::Exponential { mean: ms(50) },
+        ];
+        for l in models {
+            let s = l.sampler().unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            let draws: Vec<u64> = (0..N).map(|_| s.sample_ns(&mut rng)).collect();
+            for t in [20e6, 40e6, 50e6, 70e6] {
+                let share = draws.iter().filter(|&&x| x as f64 <= t).count() as f64 / N as f64;
+                let cdf = l.cdf(t);
+                assert!((share - cdf).abs() < 0.01, "{l:?} at {t}: {share} vs {cdf}");
+            }
+        }
     }
 
     #[test]

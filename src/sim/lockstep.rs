@@ -10,6 +10,7 @@
 
 use super::byzantine::{Adversary, Reply};
 use super::population::Population;
+use super::progress::{End, Progress, Watch};
 use super::rng::{rng_for, Purpose};
 use super::scenario::Scenario;
 use super::summary::Outcomes;
@@ -26,15 +27,18 @@ pub struct Counters {
     pub answers: u64,
     /// Rounds run.
     pub rounds: u64,
+    /// Why the run ended.
+    pub ended: End,
 }
 
-/// Runs `scenario` in lockstep mode; `progress` is told the share of honest nodes finalized.
+/// Runs `scenario` in lockstep mode; `watch` is told the progress every 65,536 polls and
+/// after each round, and may stop the run.
 pub fn run(
     scenario: &Scenario,
     pop: &Population,
     trace: &mut Trace,
     outcomes: &mut Outcomes,
-    progress: &mut dyn FnMut(f64),
+    watch: Watch,
 ) -> Result<Counters, SimError> {
     let n = scenario.network.nodes;
     let k = scenario.params.k;
@@ -73,11 +77,24 @@ pub fn run(
     let mut sample = Vec::with_capacity(k);
     let mut counts = vec![0u32; choices];
     let mut c = Counters::default();
-    while !active.is_empty() && c.rounds < scenario.max_rounds {
+    let progress = |c: &Counters, active: usize| Progress {
+        at: c.rounds,
+        budget: scenario.max_rounds,
+        done: honest - active,
+        of: honest,
+    };
+    'rounds: while !active.is_empty() && c.rounds < scenario.max_rounds {
         c.rounds += 1;
         let round = c.rounds;
         let mut still = 0;
         for idx in 0..active.len() {
+            if c.polls & 0xffff == 0xffff && !watch(progress(&c, active.len())) {
+                // Stop mid-round: the nodes not yet polled keep their place.
+                active.copy_within(idx.., still);
+                active.truncate(still + active.len() - idx);
+                c.ended = End::Interrupted;
+                break 'rounds;
+            }
             let me = active[idx];
             let exclude = (!self_sample).then_some(me);
             pop.sampler
@@ -149,7 +166,17 @@ pub fn run(
             }
             *p = *q;
         }
-        progress(1.0 - active.len() as f64 / honest.max(1) as f64);
+        if !watch(progress(&c, active.len())) {
+            c.ended = End::Interrupted;
+            break;
+        }
+    }
+    if c.ended != End::Interrupted {
+        c.ended = if active.is_empty() {
+            End::Finalized
+        } else {
+            End::MaxRounds
+        };
     }
     outcomes.honest = honest;
     Ok(c)

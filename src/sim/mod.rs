@@ -21,11 +21,14 @@ pub mod ledger;
 
 // Outputs and the run itself.
 pub mod atomic;
+pub mod memory;
+pub mod progress;
 pub mod run;
 pub mod summary;
 pub mod trace;
 
-pub use run::{rerun_digest, run, RunOptions, RunReport};
+pub use progress::{End, Progress};
+pub use run::{publish, rerun_digest, run, run_staged, RunOptions, RunReport};
 pub use scenario::{Scenario, ScenarioError};
 pub use summary::Summary;
 pub use trace::{TraceFormat, TraceLevel};
@@ -55,4 +58,24 @@ pub enum SimError {
     /// Writing the trace failed.
     #[error("cannot write the trace: {0}")]
     Trace(#[from] std::io::Error),
+    /// The run would need more memory than is available ([`memory::estimate`]).
+    #[error(
+        "network.nodes = {nodes} ({mode}) needs about {}{}, and {} is available (MemAvailable); \
+         use fewer nodes, or --skip-memory-check to try anyway",
+        memory::human(*need),
+        if *runs > 1 { format!(" for {runs} runs at once") } else { String::new() },
+        memory::human(*have)
+    )]
+    Memory {
+        /// Bytes estimated.
+        need: u64,
+        /// Bytes available.
+        have: u64,
+        /// The scenario's nodes.
+        nodes: usize,
+        /// Its mode or ledger engine.
+        mode: &'static str,
+        /// Runs at once.
+        runs: usize,
+    },
 }

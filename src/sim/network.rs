@@ -2,7 +2,7 @@
 
 use super::latency::LatencySampler;
 use super::scenario::{Direction, Network as NetworkSpec};
-use super::scheduler::Nanos;
+use super::scheduler::{nanos, Nanos};
 use crate::node::NodeId;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -47,11 +47,7 @@ impl Bus {
         let (regions, base) = match &spec.regions {
             Some(r) => (
                 r.names.len(),
-                r.base
-                    .iter()
-                    .flatten()
-                    .map(|d| d.as_nanos() as Nanos)
-                    .collect(),
+                r.base.iter().flatten().map(|d| nanos(*d)).collect(),
             ),
             None => (1, vec![0]),
         };
@@ -66,8 +62,8 @@ impl Bus {
                     }
                 }
                 Partition {
-                    start: p.start.as_nanos() as Nanos,
-                    end: p.end.map_or(Nanos::MAX, |e| e.as_nanos() as Nanos),
+                    start: nanos(p.start),
+                    end: p.end.map_or(Nanos::MAX, nanos),
                     direction: p.direction,
                     group,
                 }

@@ -1,14 +1,15 @@
 //! The summary of a run: what was decided, how fast, and whether the `[expect]` checks held.
 
 use super::ledger::LedgerSummary;
+use super::progress::End;
 use super::scenario::{Expect, Scenario};
 use crate::ConsensusParams;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// p50, p90, p99 and max of a set of values (nearest rank); all zero when there are none.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+/// p50, p90, p99 and max of a set of values (nearest rank); see [`Percentiles::of`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     /// Values summarized.
     pub n: usize,
@@ -23,23 +24,24 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    /// The percentiles of `values` (sorted in place).
-    pub fn of(values: &mut [f64]) -> Self {
+    /// The percentiles of `values` (sorted in place); `None` when there are none: nothing
+    /// was measured, which `summary.json` writes as `null` rather than as zeros.
+    pub fn of(values: &mut [f64]) -> Option<Self> {
         if values.is_empty() {
-            return Percentiles::default();
+            return None;
         }
         values.sort_by(f64::total_cmp);
         let rank = |q: f64| {
             let i = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
             values[i - 1]
         };
-        Percentiles {
+        Some(Percentiles {
             n: values.len(),
             p50: rank(0.50),
             p90: rank(0.90),
             p99: rank(0.99),
             max: values[values.len() - 1],
-        }
+        })
     }
 }
 
@@ -92,6 +94,10 @@ pub struct Summary {
     pub virtual_time_ms: f64,
     /// Rounds run (lockstep only).
     pub rounds: Option<u64>,
+    /// Why the run ended.
+    pub ended: End,
+    /// Whether SIGINT or SIGTERM stopped the run (the figures are those reached by then).
+    pub interrupted: bool,
     /// Wall-clock time of the run; the one field that differs between equal runs.
     pub wall_ms: f64,
     /// Honest nodes.
@@ -104,12 +110,14 @@ pub struct Summary {
     pub safety_violation: bool,
     /// Choice -> honest nodes that finalized it.
     pub decided: BTreeMap<String, usize>,
-    /// Time to finality over finalized honest nodes, in milliseconds (event mode).
-    pub finality_ms: Percentiles,
-    /// Rounds to finality over finalized honest nodes (lockstep mode).
+    /// Time to finality over finalized honest nodes, in milliseconds (event mode; `null`
+    /// when none finalized).
+    pub finality_ms: Option<Percentiles>,
+    /// Rounds to finality over finalized honest nodes (lockstep mode; `null` when none
+    /// finalized).
     pub finality_rounds: Option<Percentiles>,
-    /// Polls to finality over finalized honest nodes.
-    pub polls: Percentiles,
+    /// Polls to finality over finalized honest nodes (`null` when none finalized).
+    pub polls: Option<Percentiles>,
     /// The `[expect]` checks.
     pub expect: Vec<Check>,
     /// SHA-256 over the run's poll and decision events.
@@ -154,7 +162,7 @@ impl Summary {
         self.agreement = !self.safety_violation;
         let finality = Percentiles::of(&mut o.finality);
         if lockstep {
-            self.finality_rounds = Some(finality);
+            self.finality_rounds = finality;
         } else {
             self.finality_ms = finality;
         }
@@ -206,11 +214,10 @@ impl Summary {
         }
         if let Some(max) = e.max_p99_finality {
             let max_ms = max.as_secs_f64() * 1e3;
-            let (actual, passed) = if lockstep {
-                ("n/a in lockstep mode".to_string(), true)
-            } else {
-                let p = self.finality_ms;
-                (format!("{:.1}ms", p.p99), p.n > 0 && p.p99 <= max_ms)
+            let (actual, passed) = match (lockstep, self.finality_ms) {
+                (true, _) => ("n/a in lockstep mode".to_string(), true),
+                (false, Some(p)) => (format!("{:.1}ms", p.p99), p.p99 <= max_ms),
+                (false, None) => ("none (no honest node finalized)".to_string(), false),
             };
             checks.push(Check {
                 name: "max_p99_finality".into(),
@@ -220,10 +227,10 @@ impl Summary {
             });
         }
         if let Some(max) = e.max_rounds {
-            let p99 = self.finality_rounds.map(|p| (p.n, p.p99));
-            let (actual, passed) = match p99 {
-                Some((n, r)) => (format!("{r}"), n > 0 && r <= max as f64),
-                None => ("n/a in event mode".to_string(), true),
+            let (actual, passed) = match (lockstep, self.finality_rounds) {
+                (false, _) => ("n/a in event mode".to_string(), true),
+                (true, Some(p)) => (format!("{}", p.p99), p.p99 <= max as f64),
+                (true, None) => ("none (no honest node finalized)".to_string(), false),
             };
             checks.push(Check {
                 name: "max_rounds".into(),
@@ -249,15 +256,17 @@ impl Summary {
             messages: 0,
             virtual_time_ms: 0.0,
             rounds: None,
+            ended: End::default(),
+            interrupted: false,
             wall_ms: 0.0,
             honest: 0,
             honest_finalized: 0.0,
             agreement: true,
             safety_violation: false,
             decided: BTreeMap::new(),
-            finality_ms: Percentiles::default(),
+            finality_ms: None,
             finality_rounds: None,
-            polls: Percentiles::default(),
+            polls: None,
             expect: Vec::new(),
             digest: String::new(),
             ledger: None,
@@ -303,30 +312,30 @@ impl fmt::Display for Summary {
                 "ok"
             }
         )?;
-        match self.finality_rounds {
-            Some(r) => writeln!(
+        match (self.rounds, self.finality_rounds, self.finality_ms) {
+            (Some(rounds), Some(r), _) => writeln!(
                 f,
-                "  rounds to finality p50 {} p90 {} p99 {} max {} ({} rounds run)",
-                r.p50,
-                r.p90,
-                r.p99,
-                r.max,
-                self.rounds.unwrap_or(0)
+                "  rounds to finality p50 {} p90 {} p99 {} max {} ({rounds} rounds run)",
+                r.p50, r.p90, r.p99, r.max,
             )?,
-            None => writeln!(
+            (None, _, Some(p)) => writeln!(
                 f,
                 "  finality p50 {:.1}ms p90 {:.1}ms p99 {:.1}ms max {:.1}ms",
-                self.finality_ms.p50,
-                self.finality_ms.p90,
-                self.finality_ms.p99,
-                self.finality_ms.max
+                p.p50, p.p90, p.p99, p.max
             )?,
+            _ => writeln!(f, "  finality: none measured (no honest node finalized)")?,
         }
+        let polls = self.polls.map_or("none".to_string(), |p| {
+            format!("p50 {} p99 {}", p.p50, p.p99)
+        });
         writeln!(
             f,
-            "  polls to finality p50 {} p99 {}; {} events, {} messages, {:.1}ms virtual, {:.0}ms wall",
-            self.polls.p50, self.polls.p99, self.events, self.messages, self.virtual_time_ms, self.wall_ms
+            "  polls to finality {polls}; {} events, {} messages, {:.1}ms virtual, {:.0}ms wall",
+            self.events, self.messages, self.virtual_time_ms, self.wall_ms
         )?;
+        if self.ended != End::Finalized {
+            writeln!(f, "  ended: {}", self.ended.describe())?;
+        }
         for c in &self.expect {
             writeln!(
                 f,
@@ -375,21 +384,25 @@ impl Summary {
             )?;
         }
         let unit = if l.kind == "dag" { "txs" } else { "blocks" };
+        let finality = l.finality_ms.map_or("none measured".to_string(), |p| {
+            format!("p50 {:.1}ms p90 {:.1}ms p99 {:.1}ms", p.p50, p.p90, p.p99)
+        });
         writeln!(
             f,
-            "  finality p50 {:.1}ms p90 {:.1}ms p99 {:.1}ms; {:.1} {unit}/s per node; longest stall {:.1}ms from {:.1}ms",
-            l.finality_ms.p50,
-            l.finality_ms.p90,
-            l.finality_ms.p99,
-            l.throughput_per_s,
-            l.longest_stall_ms,
-            l.stall_start_ms
+            "  finality {finality}; {:.1} {unit}/s per node; longest stall {:.1}ms from {:.1}ms",
+            l.throughput_per_s, l.longest_stall_ms, l.stall_start_ms
         )?;
+        let polls = self.polls.map_or("none".to_string(), |p| {
+            format!("p50 {} p99 {}", p.p50, p.p99)
+        });
         writeln!(
             f,
-            "  polls per node p50 {} p99 {}; {} fetches; {} events, {} messages, {:.1}ms virtual, {:.0}ms wall",
-            self.polls.p50, self.polls.p99, l.fetches, self.events, self.messages, self.virtual_time_ms, self.wall_ms
+            "  polls per node {polls}; {} fetches; {} events, {} messages, {:.1}ms virtual, {:.0}ms wall",
+            l.fetches, self.events, self.messages, self.virtual_time_ms, self.wall_ms
         )?;
+        if self.ended != End::Finalized {
+            writeln!(f, "  ended: {}", self.ended.describe())?;
+        }
         for c in &self.expect {
             writeln!(
                 f,
@@ -411,13 +424,13 @@ mod tests {
     #[test]
     fn nearest_rank_percentiles() {
         let mut v: Vec<f64> = (1..=100).rev().map(f64::from).collect();
-        let p = Percentiles::of(&mut v);
+        let p = Percentiles::of(&mut v).unwrap();
         assert_eq!(
             (p.n, p.p50, p.p90, p.p99, p.max),
             (100, 50.0, 90.0, 99.0, 100.0)
         );
-        assert_eq!(Percentiles::of(&mut []), Percentiles::default());
-        let p = Percentiles::of(&mut [7.0]);
+        assert_eq!(Percentiles::of(&mut []), None, "nothing measured");
+        let p = Percentiles::of(&mut [7.0]).unwrap();
         assert_eq!((p.p50, p.p99, p.max), (7.0, 7.0, 7.0));
     }
 }

@@ -154,6 +154,11 @@ pub struct Event {
     pub answers: Option<u32>,
 }
 
+/// The columns of the trace, in order (the CSV header).
+pub const HEADER: [&str; 8] = [
+    "time_ns", "node", "kind", "peer", "request", "choice", "count", "answers",
+];
+
 #[derive(Serialize)]
 struct Row<'a> {
     time_ns: u64,
@@ -188,7 +193,15 @@ impl Trace {
             (Some(dir), l) if l != TraceLevel::None => {
                 let file = AtomicFile::create(&dir.join(format.file_name()))?;
                 match format {
-                    TraceFormat::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(file))),
+                    TraceFormat::Csv => {
+                        // The header is written now, so a run without a single row still
+                        // gives a CSV file that readers (pandas, `luxsim plot`) accept.
+                        let mut w = csv::WriterBuilder::new()
+                            .has_headers(false)
+                            .from_writer(file);
+                        w.write_record(HEADER).map_err(io::Error::other)?;
+                        Sink::Csv(Box::new(w))
+                    }
                     TraceFormat::Jsonl => Sink::Jsonl(file),
                 }
             }
@@ -321,6 +334,14 @@ mod tests {
         assert_eq!(
             text,
             "time_ns,node,kind,peer,request,choice,count,answers\n1,2,poll,,,1,,\n5,2,decide,,,1,,\n"
+        );
+        // No row at all: the header alone.
+        let t = Trace::create(Some(&dir), TraceLevel::Decisions, TraceFormat::Csv).unwrap();
+        t.finish().unwrap();
+        let text = std::fs::read_to_string(dir.join("trace.csv")).unwrap();
+        assert_eq!(
+            text,
+            "time_ns,node,kind,peer,request,choice,count,answers\n"
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -21,9 +21,10 @@
 use super::byzantine::{Adversary, Reply};
 use super::network::{Bus, Fate};
 use super::population::Population;
+use super::progress::{End, Progress, Watch};
 use super::rng::{rng_for, seed_for, Purpose};
 use super::scenario::Scenario;
-use super::scheduler::{Nanos, Scheduler};
+use super::scheduler::{nanos, Nanos, Scheduler};
 use super::summary::Outcomes;
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
@@ -96,6 +97,8 @@ pub struct Counters {
     pub messages: u64,
     /// Virtual time of the last event.
     pub end: Nanos,
+    /// Why the run ended.
+    pub ended: End,
 }
 
 /// The simulated world of an event-mode run.
@@ -132,7 +135,7 @@ impl<'a> World<'a> {
         let seed = scenario.seed;
         let latency = net.latency.sampler()?;
         let bus = Bus::new(net, latency, rng_for(seed, Purpose::Network));
-        let poll_timeout = net.poll_timeout.as_nanos() as u64;
+        let poll_timeout = nanos(net.poll_timeout);
         let nodes: Vec<Node> = (0..net.nodes as NodeId)
             .map(|id| {
                 Node::new(&NodeConfig {
@@ -166,9 +169,9 @@ impl<'a> World<'a> {
         // Crashes first: a node crashed at time 0 must not start polling at time 0.
         for c in &net.crashes {
             let (first, last) = (c.nodes[0] as NodeId, c.nodes[1] as NodeId);
-            sched.at(c.at.as_nanos() as Nanos, Ev::Crash { first, last });
+            sched.at(nanos(c.at), Ev::Crash { first, last });
             if let Some(r) = c.recover {
-                sched.at(r.as_nanos() as Nanos, Ev::Recover { first, last });
+                sched.at(nanos(r), Ev::Recover { first, last });
             }
         }
         for id in 0..net.nodes as NodeId {
@@ -185,13 +188,8 @@ impl<'a> World<'a> {
             .crashes
             .iter()
             .map(|c| {
-                let end = c.recover.map_or(Nanos::MAX, |r| r.as_nanos() as Nanos);
-                (
-                    c.nodes[0] as NodeId,
-                    c.nodes[1] as NodeId,
-                    c.at.as_nanos() as Nanos,
-                    end,
-                )
+                let end = c.recover.map_or(Nanos::MAX, nanos);
+                (c.nodes[0] as NodeId, c.nodes[1] as NodeId, nanos(c.at), end)
             })
             .collect();
         Ok(World {
@@ -216,35 +214,53 @@ impl<'a> World<'a> {
         })
     }
 
-    /// Runs until every honest node finalized, nothing is left to do, or the time budget ends;
-    /// `progress` is told the share done now and then.
-    pub fn run(
-        &mut self,
-        trace: &mut Trace,
-        progress: &mut dyn FnMut(f64),
-    ) -> Result<Counters, SimError> {
-        let budget = self.scenario.max_time.as_nanos() as Nanos;
+    /// Runs until every honest node finalized, nothing is left to do, a budget ends or
+    /// `watch` says stop; `watch` is told the progress every 65,536 events.
+    pub fn run(&mut self, trace: &mut Trace, watch: Watch) -> Result<Counters, SimError> {
+        let budget = nanos(self.scenario.max_time);
+        let max_events = self.scenario.max_events;
         let mut end = 0;
+        let mut ended = None;
         while self.finalized < self.honest {
+            if self.sched.popped() >= max_events {
+                ended = Some(End::MaxEvents);
+                break;
+            }
             let Some((now, ev)) = self.sched.pop_until(budget) else {
                 break;
             };
             end = now;
             self.step(now, ev, trace)?;
             if self.sched.popped() & 0xffff == 0 {
-                let by_time = now as f64 / budget.max(1) as f64;
-                progress(by_time.max(self.finalized as f64 / self.honest.max(1) as f64));
+                let p = Progress {
+                    at: now,
+                    budget,
+                    done: self.finalized,
+                    of: self.honest,
+                };
+                if !watch(p) {
+                    ended = Some(End::Interrupted);
+                    break;
+                }
             }
         }
-        if self.finalized < self.honest && self.sched.is_empty() {
-            end = end.max(self.sched.now());
-        } else if self.finalized < self.honest {
-            end = budget;
-        }
+        let ended = match ended {
+            Some(e) => e,
+            None if self.finalized == self.honest => End::Finalized,
+            None if self.sched.is_empty() => {
+                end = end.max(self.sched.now());
+                End::Idle
+            }
+            None => {
+                end = budget;
+                End::MaxTime
+            }
+        };
         Ok(Counters {
             events: self.sched.popped(),
             messages: self.messages,
             end,
+            ended,
         })
     }
 
@@ -523,9 +539,11 @@ impl<'a> World<'a> {
             trace.record(kind, e)?;
         }
         if let Fate::Delivered(first, second) = fate {
-            self.sched.at(now + first, Ev::deliver(to, from, msg));
+            self.sched
+                .at(now.saturating_add(first), Ev::deliver(to, from, msg));
             if let Some(d) = second {
-                self.sched.at(now + d, Ev::deliver(to, from, msg));
+                self.sched
+                    .at(now.saturating_add(d), Ev::deliver(to, from, msg));
             }
         }
         Ok(())
@@ -562,7 +580,7 @@ impl<'a> World<'a> {
             return Ok(());
         };
         for delay in std::iter::once(first).chain(second) {
-            let asked = now + delay;
+            let asked = now.saturating_add(delay);
             if self.down_at(to, asked) {
                 continue;
             }
@@ -585,7 +603,7 @@ impl<'a> World<'a> {
             }
             if let Fate::Delivered(d1, d2) = back {
                 for d in std::iter::once(d1).chain(d2) {
-                    self.open.push((asked + d, to, asked));
+                    self.open.push((asked.saturating_add(d), to, asked));
                 }
             }
         }

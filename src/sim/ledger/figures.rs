@@ -28,7 +28,7 @@ pub struct LedgerSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_txs: Option<BTreeMap<String, usize>>,
     /// Proposal to acceptance, over every (item, honest node) acceptance, in milliseconds.
-    pub finality_ms: Percentiles,
+    pub finality_ms: Option<Percentiles>,
     /// Blocks (chain) or transactions (dag) accepted per honest node per virtual second.
     pub throughput_per_s: f64,
     /// Blocks (or vertices) rejected by at least one honest node.
@@ -135,7 +135,7 @@ impl Tally {
     }
 
     /// The finality percentiles (sorts the samples).
-    pub fn finality(&mut self) -> Percentiles {
+    pub fn finality(&mut self) -> Option<Percentiles> {
         Percentiles::of(&mut self.finality_ms)
     }
 
@@ -234,7 +234,7 @@ mod tests {
         assert_eq!(t.stall_ms(), (7.0, 3.0));
         t.finish(30_000_000, false);
         assert_eq!(t.stall_ms(), (19.0, 11.0));
-        assert_eq!(t.finality().p50, 1.0);
+        assert_eq!(t.finality().unwrap().p50, 1.0);
         t.rejected(4);
         t.rejected(4);
         assert_eq!(t.rejected_count(), 1);

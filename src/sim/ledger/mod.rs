@@ -37,11 +37,11 @@ pub fn run(
     scenario: &Scenario,
     pop: Population,
     trace: &mut Trace,
-    progress: &mut dyn FnMut(f64),
+    watch: crate::sim::progress::Watch,
 ) -> Result<LedgerRun, SimError> {
     let honest = pop.honest();
     let mut world = LedgerWorld::new(scenario, pop)?;
-    let counters = world.run(trace, progress)?;
+    let counters = world.run(trace, watch)?;
     let (summary, polls) = world.summary(counters.end);
     Ok(LedgerRun {
         counters,
@@ -58,7 +58,7 @@ pub fn simulate(scenario: &Scenario) -> Result<(LedgerWorld<'_>, LedgerRun), Sim
     let honest = pop.honest();
     let mut trace = Trace::create(None, TraceLevel::None, TraceFormat::Csv)?;
     let mut world = LedgerWorld::new(scenario, pop)?;
-    let counters = world.run(&mut trace, &mut |_| {})?;
+    let counters = world.run(&mut trace, &mut crate::sim::progress::never_stop)?;
     let (summary, polls) = world.summary(counters.end);
     let run = LedgerRun {
         counters,

@@ -15,7 +15,7 @@
 //!   key: the same payment, a new incarnation.
 
 use super::super::rng::{rng_for, Purpose};
-use super::super::scheduler::Nanos;
+use super::super::scheduler::{nanos, Nanos};
 use crate::ledger_node::{Item, NodeId, GENESIS};
 use crate::sim::scenario::{Leader, LedgerSpec};
 use crate::sim::stake::StakeSampler;
@@ -210,7 +210,7 @@ impl Production {
 
     /// The time of slot `slot` (slots count from 1).
     pub fn slot_time(&self, slot: u64) -> Nanos {
-        slot.saturating_mul(self.spec.block_interval.as_nanos() as Nanos)
+        slot.saturating_mul(nanos(self.spec.block_interval))
     }
 
     /// The leader of slot `slot`.

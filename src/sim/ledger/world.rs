@@ -15,9 +15,10 @@ use crate::ledger_node::{
 };
 use crate::sim::network::{Bus, Fate};
 use crate::sim::population::Population;
+use crate::sim::progress::{End, Progress, Watch};
 use crate::sim::rng::{rng_for, seed_for, Purpose};
 use crate::sim::scenario::{Engine, LedgerSpec, Scenario};
-use crate::sim::scheduler::{Nanos, Scheduler};
+use crate::sim::scheduler::{nanos, Nanos, Scheduler};
 use crate::sim::trace::{Event, Kind, Trace};
 use crate::sim::SimError;
 
@@ -45,16 +46,7 @@ pub(super) enum Ev {
     },
 }
 
-/// Counters of a ledger run.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Counters {
-    /// Events processed.
-    pub events: u64,
-    /// Messages sent.
-    pub messages: u64,
-    /// Virtual time of the end of the run.
-    pub end: Nanos,
-}
+pub use crate::sim::world::Counters;
 
 /// The simulated world of a chain or dag run.
 pub struct LedgerWorld<'a> {
@@ -96,7 +88,7 @@ impl<'a> LedgerWorld<'a> {
         };
         let latency = net.latency.sampler()?;
         let bus = Bus::new(net, latency, rng_for(seed, Purpose::Network));
-        let poll_timeout = net.poll_timeout.as_nanos() as u64;
+        let poll_timeout = nanos(net.poll_timeout);
         let nodes: Vec<LedgerNode> = (0..net.nodes as NodeId)
             .map(|id| {
                 LedgerNode::new(&LedgerConfig {
@@ -127,9 +119,9 @@ impl<'a> LedgerWorld<'a> {
         }
         for c in &net.crashes {
             let (first, last) = (c.nodes[0] as NodeId, c.nodes[1] as NodeId);
-            sched.at(c.at.as_nanos() as Nanos, Ev::Crash { first, last });
+            sched.at(nanos(c.at), Ev::Crash { first, last });
             if let Some(r) = c.recover {
-                sched.at(r.as_nanos() as Nanos, Ev::Recover { first, last });
+                sched.at(nanos(r), Ev::Recover { first, last });
             }
         }
         let honest = pop.honest();
@@ -191,37 +183,54 @@ impl<'a> LedgerWorld<'a> {
         }
     }
 
-    /// Runs to the end (see the module docs); `progress` is told the share done now and then.
-    pub fn run(
-        &mut self,
-        trace: &mut Trace,
-        progress: &mut dyn FnMut(f64),
-    ) -> Result<Counters, SimError> {
-        let budget = self.scenario.max_time.as_nanos() as Nanos;
+    /// Runs to the end (see the module docs), a budget's end, or until `watch` says stop;
+    /// `watch` is told the progress every 65,536 events.
+    pub fn run(&mut self, trace: &mut Trace, watch: Watch) -> Result<Counters, SimError> {
+        let budget = nanos(self.scenario.max_time);
+        let max_events = self.scenario.max_events;
         let mut end = 0;
+        let mut ended = None;
         while !self.done() && !self.stopped {
+            if self.sched.popped() >= max_events {
+                ended = Some(End::MaxEvents);
+                break;
+            }
             let Some((now, ev)) = self.sched.pop_until(budget) else {
                 break;
             };
             end = now;
             self.step(now, ev, trace)?;
             if self.sched.popped() & 0xffff == 0 {
-                let by_time = now as f64 / budget.max(1) as f64;
-                let by_nodes = self.reached_count as f64 / self.honest.max(1) as f64;
-                progress(by_time.max(by_nodes));
+                let p = Progress {
+                    at: now,
+                    budget,
+                    done: self.reached_count,
+                    of: self.honest,
+                };
+                if !watch(p) {
+                    ended = Some(End::Interrupted);
+                    break;
+                }
             }
         }
-        if !self.done() && !self.stopped {
-            end = if self.sched.is_empty() {
-                end.max(self.sched.now())
-            } else {
-                budget
-            };
-        }
+        let ended = match ended {
+            Some(e) => e,
+            None if self.stopped => End::SafetyViolation,
+            None if self.done() => End::Finalized,
+            None if self.sched.is_empty() => {
+                end = end.max(self.sched.now());
+                End::Idle
+            }
+            None => {
+                end = budget;
+                End::MaxTime
+            }
+        };
         Ok(Counters {
             events: self.sched.popped(),
             messages: self.messages,
             end,
+            ended,
         })
     }
 
@@ -518,9 +527,11 @@ impl<'a> LedgerWorld<'a> {
         }
         if let Fate::Delivered(first, second) = fate {
             let again = second.map(|d| (d, msg.clone()));
-            self.sched.at(now + first, Ev::Deliver { to, from, msg });
+            self.sched
+                .at(now.saturating_add(first), Ev::Deliver { to, from, msg });
             if let Some((d, msg)) = again {
-                self.sched.at(now + d, Ev::Deliver { to, from, msg });
+                self.sched
+                    .at(now.saturating_add(d), Ev::Deliver { to, from, msg });
             }
         }
         Ok(())

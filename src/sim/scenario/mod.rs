@@ -50,6 +50,10 @@ pub struct Scenario {
     /// Round budget (lockstep mode).
     #[serde(default = "default_max_rounds")]
     pub max_rounds: u64,
+    /// Event budget (event mode): the run stops after this many events, so that no
+    /// scenario runs forever (a 1 ns poll timeout, say); see [`DEFAULT_MAX_EVENTS`].
+    #[serde(default = "default_max_events")]
+    pub max_events: u64,
     /// Consensus parameters, resolved from `preset` plus overrides.
     #[serde(default, deserialize_with = "params::resolve_params")]
     pub params: ConsensusParams,
@@ -71,6 +75,13 @@ fn default_max_time() -> Duration {
 }
 fn default_max_rounds() -> u64 {
     10_000
+}
+
+/// The default `max_events`: 2^32, a few minutes of simulation on one core.
+pub const DEFAULT_MAX_EVENTS: u64 = 1 << 32;
+
+fn default_max_events() -> u64 {
+    DEFAULT_MAX_EVENTS
 }
 fn default_poll_timeout() -> Duration {
     Duration::from_secs(1)

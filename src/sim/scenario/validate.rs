@@ -17,6 +17,57 @@ pub(super) fn key_name(path: &str) -> String {
     name
 }
 
+/// A duration as scenario files write it (`1s 500ms`, `585years`).
+fn human(d: std::time::Duration) -> String {
+    humantime_serde::re::humantime::format_duration(d).to_string()
+}
+
+/// Whether `d` is a whole number of nanoseconds that fits in a u64 (virtual time).
+pub(super) fn fits(d: std::time::Duration) -> bool {
+    u64::try_from(d.as_nanos()).is_ok()
+}
+
+/// Every duration of the scenario, with the key path it was read from.
+fn durations(s: &Scenario) -> Vec<(String, std::time::Duration)> {
+    let n = &s.network;
+    let mut all = vec![
+        ("max_time".to_string(), s.max_time),
+        ("network.poll_timeout".into(), n.poll_timeout),
+    ];
+    for (field, d) in n.latency.scales() {
+        all.push((format!("network.latency.{field}"), d));
+    }
+    if let Some(r) = &n.regions {
+        for (i, row) in r.base.iter().enumerate() {
+            for (j, d) in row.iter().enumerate() {
+                all.push((format!("network.regions.base.{i}.{j}"), *d));
+            }
+        }
+    }
+    for (i, p) in n.partitions.iter().enumerate() {
+        all.push((format!("network.partitions.{i}.start"), p.start));
+        all.extend(p.end.map(|e| (format!("network.partitions.{i}.end"), e)));
+    }
+    for (i, c) in n.crashes.iter().enumerate() {
+        all.push((format!("network.crashes.{i}.at"), c.at));
+        all.extend(
+            c.recover
+                .map(|r| (format!("network.crashes.{i}.recover"), r)),
+        );
+    }
+    all.extend(
+        s.workload
+            .block_interval
+            .map(|d| ("workload.block_interval".to_string(), d)),
+    );
+    all.extend(
+        s.expect
+            .max_p99_finality
+            .map(|d| ("expect.max_p99_finality".to_string(), d)),
+    );
+    all
+}
+
 /// The rules serde cannot check; each failure names the key and points at its value.
 pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
     // check!(ok, [paths], rule...): the message is "KEY RULE", KEY named by the first path.
@@ -31,20 +82,26 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
         };
     }
     let unit = |x: f64| (0.0..1.0).contains(&x);
+    // The name becomes a directory under results/: it may not be `.`, `..` or hidden.
     let name_ok = (s.name.chars()).all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    let why = "must be non-empty and use only A-Z a-z 0-9 _ . -";
-    check!(
-        name_ok && !s.name.is_empty(),
-        ["name"],
-        "{:?} {why}",
-        s.name
-    );
+    let starts_ok = s.name.starts_with(|c: char| c.is_ascii_alphanumeric());
+    let why = "must start with a letter or digit and use only A-Z a-z 0-9 _ . -";
+    check!(name_ok && starts_ok, ["name"], "{:?} {why}", s.name);
+    for (path, d) in durations(s) {
+        check!(
+            fits(d),
+            [path.as_str()],
+            "({}) is too long: durations must be below 2^64 ns (about 584 years)",
+            human(d)
+        );
+    }
     check!(
         !s.max_time.is_zero(),
         ["max_time"],
         "must be greater than 0"
     );
     check!(s.max_rounds >= 1, ["max_rounds"], "must be at least 1");
+    check!(s.max_events >= 1, ["max_events"], "must be at least 1");
     if let Err(e) = s.params.validate() {
         let paths = [&format!("params.{}", e.field()), "params.preset", "params"];
         return Err(cx.invalid(&paths, format!("params: {e}")));
@@ -75,6 +132,29 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
     if let Err(e) = n.latency.sampler() {
         check!(false, ["network.latency"], "is invalid: {e}");
     }
+    // A message slower than the whole run never arrives: such a model is a mistake.
+    for (field, d) in n.latency.scales() {
+        check!(
+            d <= s.max_time,
+            [format!("network.latency.{field}"), "network.latency".into()],
+            "({}) exceeds max_time ({}): no message would arrive within the run",
+            human(d),
+            human(s.max_time)
+        );
+    }
+    // A poll needs a query and its answer within poll_timeout; when almost no message is
+    // that fast, every poll times out empty and the run only spins (events without end).
+    let fast = n
+        .latency
+        .cdf(crate::sim::scheduler::nanos(n.poll_timeout) as f64);
+    let answerable = s.mode == Mode::Lockstep || fast * fast >= 1e-9;
+    check!(
+        answerable,
+        ["network.poll_timeout"],
+        "({}) is shorter than almost every round trip of the latency model \
+         (P(one message within it) = {fast:.1e}): every poll would time out unanswered",
+        human(n.poll_timeout)
+    );
     if s.mode == Mode::Event {
         let (k, max_k) = (s.params.k, if n.self_sample { nodes } else { nodes - 1 });
         let paths = ["params.k", "params.preset", "network.nodes"];
@@ -109,6 +189,19 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
     }
     if let Some(r) = &n.regions {
         let k = r.names.len();
+        for (i, row) in r.base.iter().enumerate() {
+            for (j, d) in row.iter().enumerate() {
+                check!(
+                    *d <= s.max_time,
+                    [
+                        format!("network.regions.base.{i}.{j}"),
+                        "network.regions.base".into()
+                    ],
+                    "({d:?}) exceeds max_time ({:?}): no message would arrive within the run",
+                    s.max_time
+                );
+            }
+        }
         check!(
             k >= 1,
             ["network.regions.names"],
