@@ -13,6 +13,17 @@
 //! ```
 #![warn(missing_docs)]
 
+// The Rust examples of the README and the docs compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/plots.md")]
+struct PlotsDoctests;
+#[cfg(all(doctest, feature = "bridge"))]
+#[doc = include_str!("../docs/bridge.md")]
+struct BridgeDoctests;
+
 // Parameters and the wire types.
 pub mod block;
 pub mod engine_type;
