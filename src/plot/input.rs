@@ -168,17 +168,27 @@ pub fn load_run(trace: &Path, summary: Option<&Path>) -> Result<RunData, PlotErr
         path: trace.to_path_buf(),
         source,
     })?;
-    let mut acc = Acc::default();
     let jsonl = trace.extension().is_some_and(|e| e == "jsonl");
+    read_run(BufReader::new(file), jsonl, summary, trace)
+}
+
+/// Reads a trace (CSV, or JSONL when `jsonl`) from `reader`; `trace` names it in errors.
+pub fn read_run(
+    reader: impl BufRead,
+    jsonl: bool,
+    summary: Option<Summary>,
+    trace: &Path,
+) -> Result<RunData, PlotError> {
+    let mut acc = Acc::default();
     let bad = |line: u64, message: String| PlotError::Malformed {
         path: trace.to_path_buf(),
         line,
         message,
     };
     if jsonl {
-        read_jsonl(BufReader::new(file), &mut acc, &bad)?;
+        read_jsonl(reader, &mut acc, &bad)?;
     } else {
-        read_csv(BufReader::new(file), &mut acc, &bad)?;
+        read_csv(reader, &mut acc, &bad)?;
     }
     if acc.ledger || summary.as_ref().is_some_and(|s| s.ledger.is_some()) {
         return Err(PlotError::Unsupported {

@@ -46,16 +46,21 @@ pub struct Sweep {
 
 /// Reads a sweep's `points.csv`.
 pub fn load(path: &Path) -> Result<Sweep, PlotError> {
+    let file = std::fs::File::open(path).map_err(|source| PlotError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read(std::io::BufReader::new(file), path)
+}
+
+/// Reads a `points.csv` from `reader`; `path` names it in errors.
+pub fn read(reader: impl std::io::Read, path: &Path) -> Result<Sweep, PlotError> {
     let bad = |line: u64, message: String| PlotError::Malformed {
         path: path.to_path_buf(),
         line,
         message,
     };
-    let file = std::fs::File::open(path).map_err(|source| PlotError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut csv = csv::Reader::from_reader(std::io::BufReader::new(file));
+    let mut csv = csv::Reader::from_reader(reader);
     let header = csv.headers().map_err(|e| bad(1, e.to_string()))?.clone();
     let names: Vec<&str> = header.iter().collect();
     // `luxsim sweep` writes the keys, then `runs`; other files: the leading key-like columns.
