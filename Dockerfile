@@ -3,11 +3,16 @@
 #   docker run --rm -v $PWD/examples/node.toml:/etc/luxsim/node.toml:ro luxsim
 # The node stops cleanly on `docker stop` (SIGTERM) and writes its summary line.
 FROM rust:1.95-bookworm AS build
+# The bridge links the system libzmq (built with libsodium: CURVE works).
+RUN apt-get update && apt-get install -y --no-install-recommends libzmq3-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bin luxsim
+RUN cargo build --release --locked --features bridge --bin luxsim
 
 FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libzmq5 \
+    && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/luxsim /usr/local/bin/luxsim
 # Poll protocol (ROUTER), vote feed (PUB), /metrics and /health (HTTP): the ports of the
 # sample configs; a node file may choose others.

@@ -131,6 +131,9 @@ enum Command {
         #[arg(long)]
         exit_on_stdin_close: bool,
     },
+    /// Print a fresh CURVE key pair for a node file (secret_key, and public_key for peers).
+    #[cfg(feature = "bridge")]
+    Keygen,
     /// Run a scenario's nodes as local processes over ZeroMQ; write summary.json.
     #[cfg(feature = "bridge")]
     Cluster {
@@ -242,6 +245,8 @@ fn main() -> ExitCode {
             config,
             exit_on_stdin_close,
         } => luxsim::bridge::node_command(&config, exit_on_stdin_close),
+        #[cfg(feature = "bridge")]
+        Command::Keygen => luxsim::bridge::keygen_command(),
         #[cfg(feature = "bridge")]
         Command::Cluster {
             scenario,

@@ -24,7 +24,8 @@ fn run_cluster(name: &str, scenario: &str) -> (Value, std::path::PathBuf) {
 }
 
 #[test]
-fn five_processes_with_the_local_preset_finalize_the_same_choice() {
+fn five_processes_with_the_compose_parameters_finalize_the_same_choice() {
+    // The parameters of deploy/compose.toml: 0 splits in 50 seeds (bench/cluster-safety.sh).
     let (s, out) = run_cluster(
         "cluster5",
         r#"
@@ -32,7 +33,11 @@ name = "cluster5"
 seed = 3
 engine = "snowball"
 [params]
-preset = "local"
+k = 4
+alpha_preference = 3
+alpha_confidence = 4
+beta = 4
+concurrent_polls = 1
 [network]
 nodes = 5
 poll_timeout = "200ms"
@@ -91,4 +96,64 @@ finalized = 1.0
     assert_eq!(s["honest_finalized"], 1.0);
     assert_eq!(s["decided"].as_object().unwrap().len(), 1);
     let _ = std::fs::remove_dir_all(out.parent().unwrap());
+}
+
+#[test]
+fn the_shipped_compose_node_files_run_as_a_cluster_on_loopback() {
+    // deploy/compose/node-*.toml as written, with the service names and container ports
+    // mapped onto 127.0.0.1 (Docker itself does not run here).
+    let dir = temp_dir("compose");
+    let ports = luxsim::bridge::cluster::free_ports(15).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut nodes = Vec::new();
+    for i in 0..5 {
+        let mut text =
+            std::fs::read_to_string(root.join(format!("deploy/compose/node-{i}.toml"))).unwrap();
+        for j in 0..5 {
+            text = text
+                .replace(
+                    &format!("tcp://node{j}:7000"),
+                    &format!("tcp://127.0.0.1:{}", ports[j]),
+                )
+                .replace(
+                    &format!("tcp://node{j}:7100"),
+                    &format!("tcp://127.0.0.1:{}", ports[5 + j]),
+                );
+        }
+        text = text
+            .replace(
+                "tcp://0.0.0.0:7000",
+                &format!("tcp://127.0.0.1:{}", ports[i]),
+            )
+            .replace(
+                "tcp://0.0.0.0:7100",
+                &format!("tcp://127.0.0.1:{}", ports[5 + i]),
+            )
+            .replace("metrics_host = \"0.0.0.0\"", "metrics_host = \"127.0.0.1\"")
+            .replace(
+                "metrics_port = 9100",
+                &format!("metrics_port = {}", ports[10 + i]),
+            );
+        let path = dir.join(format!("node-{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        nodes.push(NodeProc::start(&path));
+    }
+    let mut choices = Vec::new();
+    for n in &mut nodes {
+        let ready = n
+            .wait_event("ready", std::time::Duration::from_secs(120))
+            .unwrap();
+        assert_eq!(
+            ready["authenticated"], true,
+            "the compose nodes use CURVE keys"
+        );
+        let d = n
+            .wait_event("decided", std::time::Duration::from_secs(120))
+            .expect("every node finalizes");
+        choices.push(d["choice"].as_u64().unwrap());
+    }
+    assert!(choices.windows(2).all(|w| w[0] == w[1]), "{choices:?}");
+    let (status, _) = http_get(&format!("127.0.0.1:{}", ports[10]), "/health");
+    assert_eq!(status, 200);
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -4,8 +4,8 @@
 //!
 //! Commands run under `bash` in a scratch directory holding the repository's `scenarios/`,
 //! `deploy/` and `examples/`, with the `luxsim` under test first on `PATH`;
-//! `cargo run --release --` stands for that binary, and `cargo test` (this suite) is not run
-//! again. A block that cannot run here says why in a comment just above it,
+//! `cargo run --release --` stands for that binary, and the test command (`scripts/test`,
+//! of which this suite is part) is not run again. A block that cannot run here says why in a comment just above it,
 //! `<!-- not run: REASON -->` (Docker, a scheduler's job script); this test lists them.
 
 use std::path::{Path, PathBuf};
@@ -239,7 +239,9 @@ fn every_shell_command_in_the_docs_runs() {
             continue;
         }
         for cmd in commands(b) {
-            if cmd == "cargo test" || cmd.starts_with("cargo test ") || is_synopsis(&cmd) {
+            // The test command itself (this suite is part of it) is not run again.
+            let test_command = cmd == "scripts/test" || cmd.starts_with("cargo test");
+            if test_command || is_synopsis(&cmd) {
                 continue;
             }
             let Some(cmd) = resolve(&cmd) else { continue };

@@ -451,3 +451,75 @@ fn sigkill_during_sweeps_never_mixes_their_files() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn sweep_and_check_stop_on_a_signal_and_keep_what_finished() {
+    let dir = temp_dir("sweep-signal");
+    // A sweep whose second point never finalizes: it runs until stopped.
+    let s = write_scenario(&dir, "sw", STALLED);
+    let out = dir.join("sw-out");
+    let child = Command::new(bin())
+        .args(["sweep", "--quiet", "--jobs", "1", "--seeds", "1"])
+        .args(["--vary", "byzantine.fraction=0,0.3", "--out"])
+        .arg(&out)
+        .arg(&s)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first point (no Byzantine node) finishes quickly; then the stalled one runs.
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&child, "TERM");
+    let o = wait_output(child);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(143), "{err}");
+    assert!(err.contains("interrupted by SIGTERM: kept the"), "{err}");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(manifest["partial"], true);
+    let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
+    assert_eq!(
+        runs.lines().count() as u64,
+        1 + manifest["completed"].as_u64().unwrap(),
+        "a row per finished run: {runs}"
+    );
+    assert_eq!(names(&out), ["points.csv", "runs.csv", "sweep.json"]);
+    // `luxsim check` on a baseline whose scenario stalls: SIGINT stops it, nothing recorded.
+    let baseline = dir.join("baseline.json");
+    std::fs::write(
+        &baseline,
+        format!(
+            r#"{{"scenarios":[{{"scenario":"{}","seeds":[1],"figures":{{"finality_p50":{{"tolerance":0.05}},"finality_p99":{{"tolerance":0.1}},"polls_p50":{{"tolerance":0.05}},"finalized":{{"tolerance":0}}}}}}]}}"#,
+            s.display()
+        ),
+    )
+    .unwrap();
+    let before = std::fs::read(&baseline).unwrap();
+    let child = Command::new(bin())
+        .args(["check", "--quiet", "--update", "--baseline"])
+        .arg(&baseline)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&child, "INT");
+    let o = wait_output(child);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted by SIGINT: nothing checked or recorded"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&baseline).unwrap(),
+        before,
+        "the baseline is untouched"
+    );
+    let leftovers: Vec<String> = names(&dir)
+        .into_iter()
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary files: {leftovers:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -9,8 +9,9 @@
 //! when [`Children`] drops are killed.
 
 use super::config::{ByzantineFile, NodeFile, ParamsFile, PeerFile};
+use super::security::Keys;
 use crate::commands::{self, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK};
-use crate::sim::atomic::write_atomic;
+use crate::sim::atomic::{write_atomic, Staging};
 use crate::sim::population::Population;
 use crate::sim::rng::{seed_for, Purpose};
 use crate::sim::summary::{ByzantineSummary, Outcomes, Summary};
@@ -148,12 +149,14 @@ pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
 }
 
 /// The node files of a cluster for `scenario`: node i listens on `ports[3i]`, publishes its
-/// feed on `ports[3i+1]` and serves metrics on `ports[3i+2]`.
+/// feed on `ports[3i+1]` and serves metrics on `ports[3i+2]`; with `keys` (one pair per
+/// node), every node authenticates its peers by them.
 pub fn node_files(
     scenario: &crate::sim::Scenario,
     pop: &Population,
     ports: &[u16],
     max_time: Duration,
+    keys: Option<&[Keys]>,
 ) -> Vec<NodeFile> {
     let n = scenario.network.nodes;
     let endpoint = |port: u16| format!("tcp://127.0.0.1:{port}");
@@ -175,6 +178,7 @@ pub fn node_files(
                 });
             NodeFile {
                 id: i as u32,
+                secret_key: keys.map(|k| k[i].secret().to_z85()),
                 listen: endpoint(ports[3 * i]),
                 feed: Some(endpoint(ports[3 * i + 1])),
                 // Byzantine nodes watch the honest feeds: their view of the honest split.
@@ -203,6 +207,7 @@ pub fn node_files(
                         id: j as u32,
                         address: endpoint(ports[3 * j]),
                         stake: pop.sampler.weight(j as u32),
+                        public_key: keys.map(|k| k[j].public().to_z85()),
                     })
                     .collect(),
                 byzantine,
@@ -244,10 +249,20 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(format!("{}-cluster", scenario.name)));
-    let dir = out.join("nodes");
+    // Everything is written into a staging directory published at the end, as one set.
+    let staging = Staging::begin(&out).map_err(io(format!("cannot create {}", out.display())))?;
+    let dir = staging.dir().join("nodes");
     std::fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
     let ports = free_ports(3 * n).map_err(io("cannot find free ports"))?;
-    let files = node_files(&scenario, &pop, &ports, budget);
+    // Fresh keys for this cluster: every node authenticates every other one.
+    let keys = (0..n)
+        .map(|_| Keys::generate())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ClusterError::Io {
+            what: "cannot generate CURVE keys".into(),
+            source: std::io::Error::other(e),
+        })?;
+    let files = node_files(&scenario, &pop, &ports, budget, Some(&keys));
     let binary = match &args.binary {
         Some(b) => b.clone(),
         None => std::env::current_exe().map_err(io("cannot find the luxsim executable"))?,
@@ -265,6 +280,13 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
         })?;
         write_atomic(&path, text.as_bytes())
             .map_err(io(format!("cannot write {}", path.display())))?;
+        // The file holds the node's secret key: readable by its owner only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(io(format!("cannot protect {}", path.display())))?;
+        }
         let log = std::fs::File::create(dir.join(format!("node-{i}.log")))
             .map_err(io(format!("cannot create the log of node {i}")))?;
         let mut child = Command::new(&binary)
@@ -366,21 +388,23 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
     summary.digest = format!("{:x}", digest.finalize());
     summary.wall_ms = (started.elapsed().as_secs_f64() * 1e3).round();
 
-    let mut written = Vec::new();
     let mut lines = String::new();
     for r in &reports {
         lines.push_str(&r.to_string());
         lines.push('\n');
     }
-    let nodes_path = out.join("nodes.jsonl");
-    write_atomic(&nodes_path, lines.as_bytes())
-        .map_err(io(format!("cannot write {}", nodes_path.display())))?;
-    written.push(nodes_path);
-    let path = out.join("summary.json");
     let mut json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
     json.push(b'\n');
-    write_atomic(&path, &json).map_err(io(format!("cannot write {}", path.display())))?;
-    written.push(path);
+    crate::signals::while_writing(|| {
+        for (name, bytes) in [("nodes.jsonl", lines.as_bytes()), ("summary.json", &json)] {
+            let path = staging.dir().join(name);
+            write_atomic(&path, bytes).map_err(io(format!("cannot write {}", path.display())))?;
+        }
+        staging
+            .publish()
+            .map_err(io(format!("cannot write {}", out.display())))
+    })?;
+    let written = vec![out.join("nodes.jsonl"), out.join("summary.json")];
     let ready_ms = seen
         .iter()
         .map(|s| s.ready)

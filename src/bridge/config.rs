@@ -4,6 +4,7 @@
 //! [`NodeSettings`]. Errors name the file, line and column of the offending key, like
 //! scenario errors do.
 
+use super::security::{Key, Keys};
 use crate::sim::scenario::Strategy;
 use crate::toml_span::{line_column, Tree};
 use crate::{ConsensusParams, Protocol};
@@ -23,6 +24,10 @@ pub struct PeerFile {
     /// The peer's stake weight.
     #[serde(default = "one")]
     pub stake: f64,
+    /// The peer's CURVE public key (Z85, 40 characters); required when this node has a
+    /// `secret_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// `[params]`: an optional preset plus per-field overrides.
@@ -45,6 +50,10 @@ pub struct ByzantineFile {
 pub struct NodeFile {
     /// This node's id (below 65536).
     pub id: u32,
+    /// This node's CURVE secret key (Z85, 40 characters; `luxsim keygen` makes one). With
+    /// it every peer must give its `public_key`, and every frame is authenticated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
     /// The ROUTER endpoint the node binds for queries and answers.
     pub listen: String,
     /// The PUB endpoint of the vote feed, if any.
@@ -130,6 +139,10 @@ pub struct NodeSettings {
     pub validators: Vec<u32>,
     /// Stake of each validator, in `validators` order.
     pub stakes: Vec<f64>,
+    /// This node's CURVE keys, when it authenticates its peers.
+    pub keys: Option<Keys>,
+    /// Each validator's CURVE public key, in `validators` order (this node's own included).
+    pub public_keys: Vec<Option<Key>>,
 }
 
 impl NodeSettings {
@@ -209,11 +222,32 @@ impl Ctx<'_> {
     }
 }
 
-/// Checks a ZeroMQ endpoint string (`tcp://host:port`).
-fn check_endpoint(s: &str) -> Result<(), String> {
-    s.parse::<zeromq::Endpoint>()
-        .map(|_| ())
-        .map_err(|e| format!("{s:?} is not a ZeroMQ endpoint such as tcp://127.0.0.1:7000 ({e})"))
+/// Checks a ZeroMQ TCP endpoint string: `tcp://HOST:PORT` (HOST a name, an IPv4 address,
+/// `[IPv6]` or `*`; PORT a number, or `*` / 0 for any when binding).
+pub fn check_endpoint(s: &str) -> Result<(), String> {
+    let bad =
+        |why: &str| format!("{s:?} is not a ZeroMQ endpoint such as tcp://127.0.0.1:7000 ({why})");
+    let rest = s
+        .strip_prefix("tcp://")
+        .ok_or_else(|| bad("only tcp:// is supported"))?;
+    let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("no :PORT"))?;
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            host == "*"
+                || (!host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)))
+        }
+    };
+    if !host_ok {
+        return Err(bad("bad host"));
+    }
+    if port != "*" && port.parse::<u16>().is_err() {
+        return Err(bad("the port must be a number from 0 to 65535, or *"));
+    }
+    Ok(())
 }
 
 impl NodeFile {
@@ -340,7 +374,14 @@ impl NodeFile {
                 format!("stake ({}) must be a finite number >= 0", f.stake),
             ));
         }
-        let mut validators = vec![(f.id, f.stake)];
+        let keys = match &f.secret_key {
+            Some(k) => Some(
+                Keys::from_secret_z85(k)
+                    .map_err(|e| cx.invalid(&["secret_key"], format!("secret_key: {e}")))?,
+            ),
+            None => None,
+        };
+        let mut validators = vec![(f.id, f.stake, keys.as_ref().map(Keys::public))];
         for (i, p) in f.peers.iter().enumerate() {
             let at = |key: &str| format!("peers.{i}.{key}");
             if p.id > u32::from(u16::MAX) {
@@ -366,7 +407,34 @@ impl NodeFile {
                     format!("peer stake ({}) must be a finite number >= 0", p.stake),
                 ));
             }
-            validators.push((p.id, p.stake));
+            let public = match (&p.public_key, &keys) {
+                (Some(k), Some(_)) => Some(Key::from_z85(k).map_err(|e| {
+                    cx.invalid(&[&at("public_key")], format!("peers.public_key: {e}"))
+                })?),
+                (None, Some(_)) => {
+                    return Err(cx.invalid(
+                        &[&at("id")],
+                        format!(
+                            "peer {} has no public_key: with a secret_key, every peer needs one",
+                            p.id
+                        ),
+                    ))
+                }
+                (Some(_), None) => {
+                    return Err(cx.invalid(
+                        &[&at("public_key")],
+                        "a peer's public_key needs this node's own secret_key (luxsim keygen)",
+                    ))
+                }
+                (None, None) => None,
+            };
+            if public.is_some() && validators.iter().any(|v| v.2 == public) {
+                return Err(cx.invalid(
+                    &[&at("public_key")],
+                    format!("peer {}'s public_key is another validator's", p.id),
+                ));
+            }
+            validators.push((p.id, p.stake, public));
         }
         let sampleable: f64 = validators
             .iter()
@@ -385,6 +453,8 @@ impl NodeFile {
             blocks,
             validators: validators.iter().map(|v| v.0).collect(),
             stakes: validators.iter().map(|v| v.1).collect(),
+            public_keys: validators.iter().map(|v| v.2).collect(),
+            keys,
             file: self,
         })
     }

@@ -1,15 +1,20 @@
 //! The vote feed: compact votes on a ZeroMQ PUB socket, one 8-byte frame each, and
 //! subscriptions to other feeds. [`Network`] is the library face of it, as in the Lux docs:
 //! a bind address, connect addresses, [`Network::broadcast`] and [`Network::on_vote`].
+//!
+//! The feed is a public broadcast: anyone may subscribe (a Python notebook, a dashboard), so
+//! it runs without CURVE; a vote on it carries no authority over consensus. Every socket is
+//! bounded as the poll sockets are (`sockets::bounded`), so an oversized frame closes its
+//! connection instead of growing memory. A subscriber thread polls the SUB sockets and
+//! calls the handlers.
 
 use super::metrics::{DropReason, Metrics};
+use super::sockets::{bound_endpoint, bounded};
 use super::BridgeError;
 use crate::vote::{Vote, VoteError, VOTE_LEN};
-use std::sync::{Arc, RwLock};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use zeromq::prelude::*;
-use zeromq::{PubSocket, SubSocket, ZmqMessage};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
 
 /// A handler called with every vote received from a subscribed feed.
 pub type VoteHandler = Arc<dyn Fn(Vote) + Send + Sync>;
@@ -20,9 +25,6 @@ pub enum FeedError {
     /// The vote does not pack into 8 bytes.
     #[error(transparent)]
     Pack(#[from] VoteError),
-    /// The send queue is full (the vote was dropped and counted).
-    #[error("the feed's send queue is full; vote dropped")]
-    Full,
     /// The feed has no PUB socket (no bind address) or is closed.
     #[error("the feed is not publishing (no bind address, or closed)")]
     Closed,
@@ -30,62 +32,89 @@ pub enum FeedError {
 
 /// A node's vote feed: a PUB socket it publishes on and SUB sockets it listens to.
 pub struct Network {
-    tx: Option<mpsc::Sender<[u8; VOTE_LEN]>>,
+    publisher: Option<Mutex<zmq::Socket>>,
+    endpoint: Option<String>,
     handlers: Arc<RwLock<Vec<VoteHandler>>>,
     metrics: Metrics,
-    endpoint: Option<String>,
-    publisher: Option<JoinHandle<()>>,
-    subscribers: Vec<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+    subscriber: Option<JoinHandle<()>>,
+    _ctx: zmq::Context,
 }
 
 impl std::fmt::Debug for Network {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Network")
             .field("endpoint", &self.endpoint)
-            .field("subscriptions", &self.subscribers.len())
             .finish_non_exhaustive()
     }
 }
 
-/// Votes the publisher task sends per wake-up before it yields.
-const BATCH: usize = 256;
-
 impl Network {
     /// Binds a PUB socket at `bind` (if any) and subscribes, with an empty subscription, to
-    /// every feed in `connect` (reconnecting as needed). At most `capacity` votes wait to be
-    /// published; beyond that [`Network::broadcast`] drops and counts.
-    pub async fn start(
+    /// every feed in `connect` (reconnecting as needed). At most `capacity` votes queue for
+    /// each subscriber; beyond that PUB drops, as ZeroMQ does for slow subscribers.
+    pub fn start(
         bind: Option<&str>,
         connect: &[String],
         capacity: usize,
         metrics: Metrics,
     ) -> Result<Network, BridgeError> {
-        let handlers: Arc<RwLock<Vec<VoteHandler>>> = Arc::default();
-        let (mut tx, mut publisher, mut endpoint) = (None, None, None);
+        Network::start_in(&zmq::Context::new(), bind, connect, capacity, metrics)
+    }
+
+    /// [`Network::start`] on the ZeroMQ context `ctx`.
+    pub fn start_in(
+        ctx: &zmq::Context,
+        bind: Option<&str>,
+        connect: &[String],
+        capacity: usize,
+        metrics: Metrics,
+    ) -> Result<Network, BridgeError> {
+        let (mut publisher, mut endpoint) = (None, None);
         if let Some(bind) = bind {
-            let mut socket = PubSocket::new();
-            let bound = socket
-                .bind(bind)
-                .await
+            let socket = ctx
+                .socket(zmq::PUB)
                 .map_err(|e| BridgeError::bind(bind, e))?;
-            endpoint = Some(bound.to_string());
-            let (sender, rx) = mpsc::channel(capacity.max(1));
-            tx = Some(sender);
-            publisher = Some(tokio::spawn(publish(socket, rx)));
+            bounded(&socket, capacity).map_err(|e| BridgeError::bind(bind, e))?;
+            socket.bind(bind).map_err(|e| BridgeError::bind(bind, e))?;
+            endpoint = Some(bound_endpoint(&socket));
+            publisher = Some(Mutex::new(socket));
         }
-        let mut subscribers = Vec::new();
+        let mut subs = Vec::with_capacity(connect.len());
         for address in connect {
-            let address = address.clone();
-            let (handlers, metrics) = (handlers.clone(), metrics.clone());
-            subscribers.push(tokio::spawn(subscribe(address, handlers, metrics)));
+            let socket = ctx
+                .socket(zmq::SUB)
+                .map_err(|e| BridgeError::bind(address, e))?;
+            bounded(&socket, capacity).map_err(|e| BridgeError::bind(address, e))?;
+            socket
+                .set_subscribe(b"")
+                .map_err(|e| BridgeError::bind(address, e))?;
+            socket
+                .connect(address)
+                .map_err(|e| BridgeError::bind(address, e))?;
+            subs.push(socket);
         }
+        let handlers: Arc<RwLock<Vec<VoteHandler>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let subscriber = if subs.is_empty() {
+            None
+        } else {
+            let (h, m, s) = (handlers.clone(), metrics.clone(), stop.clone());
+            Some(
+                std::thread::Builder::new()
+                    .name("luxsim-feed".into())
+                    .spawn(move || subscribe(&subs, &h, &m, &s))
+                    .map_err(BridgeError::Runtime)?,
+            )
+        };
         Ok(Network {
-            tx,
+            publisher,
+            endpoint,
             handlers,
             metrics,
-            endpoint,
-            publisher,
-            subscribers,
+            stop,
+            subscriber,
+            _ctx: ctx.clone(),
         })
     }
 
@@ -102,18 +131,13 @@ impl Network {
 
     /// Publishes an already packed compact vote; never waits.
     pub fn broadcast_packed(&self, bytes: [u8; VOTE_LEN]) -> Result<(), FeedError> {
-        let tx = self.tx.as_ref().ok_or(FeedError::Closed)?;
-        match tx.try_send(bytes) {
-            Ok(()) => {
-                self.metrics.votes_sent.inc();
-                Ok(())
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.metrics.drop_frame(DropReason::FeedFull);
-                Err(FeedError::Full)
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(FeedError::Closed),
-        }
+        let socket = self.publisher.as_ref().ok_or(FeedError::Closed)?;
+        let socket = socket.lock().map_err(|_| FeedError::Closed)?;
+        socket
+            .send(&bytes[..], zmq::DONTWAIT)
+            .map_err(|_| FeedError::Closed)?;
+        self.metrics.votes_sent.inc();
+        Ok(())
     }
 
     /// Calls `handler` with every vote that arrives from a subscribed feed.
@@ -123,61 +147,62 @@ impl Network {
         }
     }
 
-    /// Stops the subscriptions, publishes what is queued and closes the PUB socket.
-    pub async fn close(mut self) {
-        for s in self.subscribers.drain(..) {
-            s.abort();
-            let _ = s.await;
+    /// Stops the subscriptions and closes the sockets.
+    pub fn close(mut self) {
+        self.shut();
+    }
+
+    fn shut(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.subscriber.take() {
+            let _ = t.join();
         }
-        self.tx = None;
-        if let Some(p) = self.publisher.take() {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), p).await;
-        }
+        self.publisher = None;
     }
 }
 
 impl Drop for Network {
     fn drop(&mut self) {
-        for s in &self.subscribers {
-            s.abort();
-        }
-        if let Some(p) = &self.publisher {
-            p.abort();
-        }
+        self.shut();
     }
 }
 
-async fn publish(mut socket: PubSocket, mut rx: mpsc::Receiver<[u8; VOTE_LEN]>) {
-    let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        for bytes in batch.drain(..) {
-            // A PUB socket drops for slow subscribers rather than blocking; errors are ignored.
-            let _ = socket.send(ZmqMessage::from(bytes.to_vec())).await;
+/// Reads every SUB socket until `stop` (checked every 50 ms), calling the handlers.
+fn subscribe(
+    subs: &[zmq::Socket],
+    handlers: &RwLock<Vec<VoteHandler>>,
+    metrics: &Metrics,
+    stop: &AtomicBool,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let mut items: Vec<zmq::PollItem> =
+            subs.iter().map(|s| s.as_poll_item(zmq::POLLIN)).collect();
+        if zmq::poll(&mut items, 50).is_err() {
+            return;
         }
-    }
-    let _ = socket.close().await;
-}
-
-async fn subscribe(address: String, handlers: Arc<RwLock<Vec<VoteHandler>>>, metrics: Metrics) {
-    loop {
-        let mut socket = SubSocket::new();
-        if socket.subscribe("").await.is_err() || socket.connect(&address).await.is_err() {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            continue;
-        }
-        while let Ok(msg) = socket.recv().await {
-            // One 8-byte frame per vote; a multi-part message is malformed too.
-            let frame = msg.get(0).filter(|_| msg.len() == 1);
-            match frame.map(|f| Vote::unpack(f)) {
-                Some(Ok(vote)) => {
-                    metrics.votes_received.inc();
-                    if let Ok(h) = handlers.read() {
-                        for handler in h.iter() {
-                            handler(vote);
+        let ready: Vec<bool> = items.iter().map(zmq::PollItem::is_readable).collect();
+        drop(items);
+        for (socket, _) in subs.iter().zip(ready).filter(|(_, r)| *r) {
+            // At most a batch per socket per wake-up, so one busy feed cannot starve another.
+            for _ in 0..256 {
+                let Ok(parts) = socket.recv_multipart(zmq::DONTWAIT) else {
+                    break;
+                };
+                // One 8-byte frame per vote; a multi-part message is malformed too.
+                match parts.as_slice() {
+                    [one] => match Vote::unpack(one) {
+                        Ok(vote) => {
+                            metrics.votes_received.inc();
+                            if let Ok(h) = handlers.read() {
+                                for handler in h.iter() {
+                                    handler(vote);
+                                }
+                            }
                         }
-                    }
+                        Err(_) => metrics.drop_frame(DropReason::MalformedVote),
+                    },
+                    _ => metrics.drop_frame(DropReason::MalformedVote),
                 }
-                _ => metrics.drop_frame(DropReason::MalformedVote),
             }
         }
     }
@@ -187,20 +212,16 @@ async fn subscribe(address: String, handlers: Arc<RwLock<Vec<VoteHandler>>>, met
 mod tests {
     use super::*;
     use crate::EngineType;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
-    #[tokio::test]
-    async fn broadcast_reaches_on_vote_handlers() {
+    #[test]
+    fn broadcast_reaches_on_vote_handlers() {
         let metrics = Metrics::new();
-        let publisher = Network::start(Some("tcp://127.0.0.1:0"), &[], 16, Metrics::new())
-            .await
-            .unwrap();
+        let publisher = Network::start(Some("tcp://127.0.0.1:0"), &[], 16, Metrics::new()).unwrap();
         let endpoint = publisher.endpoint().unwrap().to_string();
         assert!(endpoint.starts_with("tcp://127.0.0.1:") && !endpoint.ends_with(":0"));
-        let subscriber = Network::start(None, &[endpoint], 16, metrics.clone())
-            .await
-            .unwrap();
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let subscriber = Network::start(None, &[endpoint], 16, metrics.clone()).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
         subscriber.on_vote(move |v| {
             let _ = tx.send(v);
         });
@@ -211,18 +232,14 @@ mod tests {
             crate::VoteType::Accept,
         );
         // A PUB socket drops what it publishes before the subscription arrives: repeat.
-        let got = tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                publisher.broadcast(&vote).unwrap();
-                if let Ok(Some(v)) =
-                    tokio::time::timeout(Duration::from_millis(20), rx.recv()).await
-                {
-                    break v;
-                }
+        let until = Instant::now() + Duration::from_secs(30);
+        let got = loop {
+            publisher.broadcast(&vote).unwrap();
+            if let Ok(v) = rx.recv_timeout(Duration::from_millis(20)) {
+                break v;
             }
-        })
-        .await
-        .expect("the vote arrives");
+            assert!(Instant::now() < until, "the vote arrives");
+        };
         assert_eq!(got, vote);
         assert!(metrics.votes_received.get() >= 1);
         assert_eq!(
@@ -235,7 +252,7 @@ mod tests {
             publisher.broadcast(&too_big),
             Err(FeedError::Pack(_))
         ));
-        subscriber.close().await;
-        publisher.close().await;
+        subscriber.close();
+        publisher.close();
     }
 }

@@ -18,38 +18,42 @@ pub enum DropReason {
     Version,
     /// The sender id is not a configured peer (or is this node's own id).
     UnknownPeer,
+    /// The frame claims a sender other than the peer of its connection: the one the CURVE
+    /// handshake authenticated (inbox), or the one this node dialled (outbox).
+    Spoofed,
+    /// A query on an outbox, or an answer on the inbox: not how the protocol flows.
+    WrongSocket,
     /// An answer to a query this node never sent to that peer.
     Unsolicited,
     /// An answer that came after its poll was recorded.
     Late,
     /// An answer naming a choice that does not exist.
     InvalidChoice,
-    /// The inbound queue (max_outstanding_items) was full.
-    Overload,
-    /// The outbox of a peer (max_outstanding_items) was full.
+    /// A peer's send queue (its high-water mark, max_outstanding_items) was full.
     OutboxFull,
-    /// The peer is not connected.
+    /// The peer is not connected (no completed handshake yet, or gone).
     NotConnected,
-    /// A compact vote on the feed that did not unpack.
+    /// An answer whose querier's connection closed before it could be sent.
+    Unroutable,
+    /// A compact vote on the feed that did not unpack, or not from the feed's owner.
     MalformedVote,
-    /// The feed's send queue was full.
-    FeedFull,
 }
 
 impl DropReason {
     /// Every reason, in label order.
-    pub const ALL: [DropReason; 11] = [
+    pub const ALL: [DropReason; 12] = [
         DropReason::Malformed,
         DropReason::Version,
         DropReason::UnknownPeer,
+        DropReason::Spoofed,
+        DropReason::WrongSocket,
         DropReason::Unsolicited,
         DropReason::Late,
         DropReason::InvalidChoice,
-        DropReason::Overload,
         DropReason::OutboxFull,
         DropReason::NotConnected,
+        DropReason::Unroutable,
         DropReason::MalformedVote,
-        DropReason::FeedFull,
     ];
 
     /// The `reason` label.
@@ -58,14 +62,15 @@ impl DropReason {
             DropReason::Malformed => "malformed",
             DropReason::Version => "version",
             DropReason::UnknownPeer => "unknown_peer",
+            DropReason::Spoofed => "spoofed",
+            DropReason::WrongSocket => "wrong_socket",
             DropReason::Unsolicited => "unsolicited_answer",
             DropReason::Late => "late_answer",
             DropReason::InvalidChoice => "invalid_choice",
-            DropReason::Overload => "overload",
             DropReason::OutboxFull => "outbox_full",
             DropReason::NotConnected => "not_connected",
+            DropReason::Unroutable => "unroutable_answer",
             DropReason::MalformedVote => "malformed_vote",
-            DropReason::FeedFull => "feed_full",
         }
     }
 }
@@ -132,6 +137,8 @@ pub struct Metrics {
     pub connected_stake: Gauge,
     /// Time from a poll's queries to its recording.
     pub poll_latency: Histogram,
+    /// CURVE handshakes refused: a client key that is not a configured validator's.
+    pub handshakes_refused: Count,
     dropped: Arc<[Count]>,
 }
 
@@ -222,10 +229,19 @@ impl Metrics {
                 &Key::from_static_name("luxsim_poll_latency_seconds"),
                 &metadata(),
             ),
+            handshakes_refused: counter(
+                "luxsim_handshakes_refused_total",
+                "CURVE handshakes refused: the client key is no configured validator's.",
+            ),
             dropped: dropped.into(),
             handle,
         };
-        for c in [&m.votes_sent, &m.votes_received, &m.polls] {
+        for c in [
+            &m.votes_sent,
+            &m.votes_received,
+            &m.polls,
+            &m.handshakes_refused,
+        ] {
             c.add(0);
         }
         m.finalized.set(0.0);
@@ -292,7 +308,7 @@ mod tests {
         let text = m.render();
         assert!(text.contains("luxsim_votes_sent_total 3"), "{text}");
         assert!(text.contains("luxsim_frames_dropped_total{reason=\"unknown_peer\"} 1"));
-        assert!(text.contains("luxsim_frames_dropped_total{reason=\"overload\"} 0"));
+        assert!(text.contains("luxsim_frames_dropped_total{reason=\"spoofed\"} 0"));
         assert!(
             text.contains("luxsim_poll_latency_seconds_bucket{le=\"0.0025\"} 1"),
             "{text}"

@@ -1,34 +1,40 @@
 //! The ZeroMQ bridge: the simulator's node state machine, unchanged, as real processes.
 //!
 //! - [`frame`] holds the node-to-node frames of the poll protocol (`docs/wire.md`);
-//! - [`config`] reads `node.toml`;
-//! - [`node`] drives [`crate::node::Node`] over ROUTER/DEALER sockets ([`inbox`]: the
-//!   ROUTER; [`outbox`]: one DEALER per peer);
+//! - [`config`] reads `node.toml`; [`security`] holds CURVE keys and the ZAP handler;
+//! - [`node`] drives [`crate::node::Node`] over libzmq sockets ([`sockets`]: how each is
+//!   bounded and authenticated; `driver`: what each frame does);
 //! - [`feed`] publishes 8-byte compact votes on a PUB socket, the [`Network`] API;
-//! - [`metrics`] and [`health`] serve Prometheus text on `/metrics`, and `/health`;
+//! - [`metrics`], [`health`] and [`http`] serve Prometheus text on `/metrics`, and `/health`;
 //! - [`cluster`] runs a scenario's nodes as local processes (`luxsim cluster`).
 //!
-//! `docs/bridge.md` describes the whole, and why ROUTER/DEALER.
+//! `docs/bridge.md` describes the whole, its threat model, and why libzmq.
 
 pub mod cluster;
 pub mod config;
+mod driver;
 pub mod feed;
 pub mod frame;
 pub mod health;
-pub mod inbox;
+pub mod http;
 pub mod metrics;
 pub mod node;
-pub mod outbox;
+pub mod security;
+pub mod sockets;
 
 pub use config::{ConfigError, NodeFile, NodeSettings};
+pub use driver::engine_of;
 pub use feed::{FeedError, Network};
 pub use frame::{Frame, FrameError};
 pub use metrics::{DropReason, Metrics};
 pub use node::{Event, NodeReport};
+pub use security::{Key, Keys};
 
 use crate::commands::{EXIT_BAD_INPUT, EXIT_OK};
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Why a bridge node could not run.
 #[derive(Debug, thiserror::Error)]
@@ -65,30 +71,6 @@ impl BridgeError {
     }
 }
 
-/// Completes on SIGINT or SIGTERM (Ctrl-C only, where there is no SIGTERM).
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(mut int), Ok(mut term)) => {
-                tokio::select! {
-                    _ = int.recv() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            _ => std::future::pending().await,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 /// Writes one event as a JSON line on stdout; a closed stdout is ignored.
 fn print_event(e: &Event) {
     if let Ok(line) = serde_json::to_string(e) {
@@ -98,50 +80,68 @@ fn print_event(e: &Event) {
     }
 }
 
-/// Completes when stdin reaches end of file (the parent closed it, or died).
-async fn stdin_closed() {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+/// A flag set once stdin reaches end of file (the parent closed it, or died).
+fn stdin_closed() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
     std::thread::spawn(move || {
         let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
-        let _ = tx.send(());
+        set.store(true, Ordering::SeqCst);
     });
-    let _ = rx.await;
+    flag
 }
 
-/// Runs a node on a single-threaded runtime until SIGINT or SIGTERM (or, with
-/// `exit_on_stdin_close`, until stdin closes), printing its events as JSON lines.
+/// Runs a node until SIGINT or SIGTERM (or, with `exit_on_stdin_close`, until stdin
+/// closes), printing its events as JSON lines.
 pub fn run_node_blocking(
     settings: NodeSettings,
     exit_on_stdin_close: bool,
 ) -> Result<NodeReport, BridgeError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(BridgeError::Runtime)?;
-    rt.block_on(async {
-        let stop = async {
-            if exit_on_stdin_close {
-                tokio::select! {
-                    _ = shutdown_signal() => {}
-                    _ = stdin_closed() => {}
-                }
-            } else {
-                shutdown_signal().await;
-            }
-        };
-        node::run(settings, stop, print_event).await
-    })
+    crate::signals::install();
+    let closed = exit_on_stdin_close.then(stdin_closed);
+    let stop = || {
+        crate::signals::received().is_some()
+            || closed.as_ref().is_some_and(|c| c.load(Ordering::SeqCst))
+    };
+    node::run(settings, &stop, print_event)
 }
 
 /// `luxsim node --config FILE`: returns the exit code (0 after a clean shutdown, 2 on bad input).
 pub fn node_command(config: &Path, exit_on_stdin_close: bool) -> u8 {
     let result = NodeFile::load(config)
         .map_err(BridgeError::from)
-        .and_then(|s| run_node_blocking(s, exit_on_stdin_close));
+        .and_then(|s| {
+            if s.keys.is_none() {
+                eprintln!(
+                    "warning: {} has no secret_key: peers are not authenticated, any host that \
+                 reaches this node's ports can claim to be a validator (docs/bridge.md)",
+                    config.display()
+                );
+            }
+            run_node_blocking(s, exit_on_stdin_close)
+        });
     match result {
         Ok(_) => EXIT_OK,
         Err(e) => {
             eprintln!("error: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+/// `luxsim keygen`: prints a fresh CURVE key pair as the lines of a node file.
+pub fn keygen_command() -> u8 {
+    match Keys::generate() {
+        Ok(k) => {
+            crate::console::say(format_args!(
+                "# This node's node.toml:\nsecret_key = \"{}\"\n# Its entry in other nodes' [[peers]]:\npublic_key = \"{}\"",
+                k.secret().to_z85(),
+                k.public().to_z85()
+            ));
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: cannot generate a key pair: {e}");
             EXIT_BAD_INPUT
         }
     }

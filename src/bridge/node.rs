@@ -1,36 +1,35 @@
-//! The async driver of [`crate::node::Node`] over ZeroMQ: the same state machine the
-//! simulator runs, fed by sockets and a monotonic clock instead of the virtual one.
+//! One node on real sockets: the simulator's [`crate::node::Node`] state machine, driven by
+//! libzmq sockets and a monotonic clock instead of the virtual one.
 //!
-//! Tasks: the inbox (ROUTER: decode, check, queue), one outbox per peer (DEALER), the vote
-//! feed (PUB/SUB), the HTTP endpoint, and the driver loop, which alone owns the node.
+//! The loop owns every socket and the node; it polls the inbox (ROUTER), one outbox per peer
+//! (DEALER) and their monitors, with a timeout that is the next timer's, and carries out
+//! what the state machine asks. Queries come in on the inbox and are answered on the same
+//! connection; answers come back on the outbox that asked. No send ever waits: a full or
+//! absent peer is a counted drop. The vote feed ([`Network`]) and the HTTP endpoint
+//! ([`HttpServer`]) run in threads of their own.
 
 use super::config::NodeSettings;
+use super::driver::{Driver, Role};
 use super::feed::Network;
-use super::frame::Frame;
-use super::health::{self, Health};
-use super::metrics::{DropReason, Metrics};
-use super::outbox::Outboxes;
+use super::health::Health;
+use super::http::HttpServer;
+use super::metrics::Metrics;
+use super::security::Zap;
+use super::sockets::{bound_endpoint, bounded, curve_client, curve_server, Link, Monitor};
 use super::BridgeError;
-use crate::node::{Input, Message, Node, NodeConfig, Output, Timer};
-use crate::sim::byzantine::{Adversary, Reply};
+use crate::node::{Node, NodeConfig};
+use crate::sim::byzantine::Adversary;
 use crate::sim::stake::StakeSampler;
-use crate::{EngineType, Protocol, Vote, VoteType};
+use crate::Vote;
 use rand::SeedableRng;
 use serde::Serialize;
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
-use std::future::Future;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
-use zeromq::prelude::*;
-use zeromq::RouterSocket;
 
-/// Closed polls remembered to tell a late answer from an unsolicited one.
-const RECENT_POLLS: usize = 256;
-/// Frames the driver takes from the inbox per wake-up.
-const BATCH: usize = 256;
+/// How often the loop wakes without traffic: gauges, the start check, the stop check.
+const TICK: Duration = Duration::from_millis(20);
 
 /// What a running node reports, one JSON line each on stdout (`docs/bridge.md`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,6 +45,8 @@ pub enum Event {
         feed: Option<String>,
         /// The HTTP address of `/metrics` and `/health`.
         metrics: Option<String>,
+        /// Whether peers are authenticated (CURVE keys configured).
+        authenticated: bool,
     },
     /// The node finalized.
     Decided {
@@ -91,69 +92,32 @@ pub struct NodeReport {
     pub votes_sent: u64,
     /// Compact votes received from subscribed feeds.
     pub votes_received: u64,
+    /// CURVE handshakes refused.
+    pub handshakes_refused: u64,
     /// Dropped frames by reason.
     pub dropped: BTreeMap<String, u64>,
     /// Milliseconds the node ran.
     pub uptime_ms: f64,
 }
 
-/// What the node does with queries: the honest state machine or an adversary.
-enum Role {
-    Honest(Box<Node>),
-    Byzantine {
-        adversary: Box<Adversary>,
-        /// The latest choice seen on the feed from each validator (u32::MAX: none yet).
-        view: Arc<[AtomicU32]>,
-    },
+/// The node's sockets, borrowed by the loop's poll items for the whole run.
+pub(super) struct Sockets {
+    /// The inbox: queries in, answers out.
+    pub router: zmq::Socket,
+    /// One outbox per validator index (`None`: this node, or no address).
+    pub outboxes: Vec<Option<zmq::Socket>>,
+    /// The validator index of each outbox, in poll order.
+    pub outbox_of: Vec<u32>,
+    /// One monitor per outbox, in the same order.
+    pub monitors: Vec<Monitor>,
 }
 
-/// A deferred action of the driver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Pending {
-    Poll(u32),
-    Answer { to: u32, request: u32, choice: u32 },
-}
-
-/// A poll in flight: when it began and whom it still waits for.
-struct PollTrack {
-    started: u64,
-    owed: Vec<u32>,
-}
-
-struct Driver {
-    s: Arc<NodeSettings>,
-    me: u32,
-    start: Instant,
-    engine: EngineType,
-    role: Role,
-    sampler: StakeSampler,
-    out: Vec<Output>,
-    timers: BinaryHeap<Reverse<(u64, Pending)>>,
-    delayed: usize,
-    polls: HashMap<u32, PollTrack>,
-    recent: VecDeque<u32>,
-    local: VecDeque<Message>,
-    outboxes: Outboxes,
-    feed: Network,
-    metrics: Metrics,
-    decided: Option<(u32, f64)>,
-    scratch: Vec<u8>,
-    events: Vec<Event>,
-}
-
-/// The compact-vote engine code of a protocol (Slush has none: its votes say snowball).
-pub fn engine_of(p: Protocol) -> EngineType {
-    match p {
-        Protocol::Snowflake => EngineType::Snowflake,
-        Protocol::Snowball | Protocol::Slush => EngineType::Snowball,
-    }
-}
-
-/// Runs one node until `shutdown` completes (or `max_time` passes); `on_event` sees each
-/// event as it happens, the final summary included, which is also returned.
-pub async fn run(
+/// Runs one node until `stop()` says so (checked every 20 ms) or its `max_time` passes;
+/// `on_event` sees each event as it happens, the final summary included, which is also
+/// returned.
+pub fn run(
     settings: NodeSettings,
-    shutdown: impl Future<Output = ()>,
+    stop: &dyn Fn() -> bool,
     mut on_event: impl FnMut(&Event),
 ) -> Result<NodeReport, BridgeError> {
     let s = Arc::new(settings);
@@ -163,65 +127,94 @@ pub async fn run(
         .ok_or(BridgeError::NotInValidatorSet(f.id))?;
     let cap = s.params.max_outstanding_items.max(1);
     let metrics = Metrics::new();
+    let ctx = zmq::Context::new();
+    let zmq_err = |what: &str| {
+        let what = what.to_string();
+        move |e: zmq::Error| BridgeError::bind(&what, e)
+    };
 
-    let mut router = RouterSocket::new();
-    let listen = router
-        .bind(&f.listen)
-        .await
-        .map_err(|e| BridgeError::bind(&f.listen, e))?
-        .to_string();
-    let feed = Network::start(f.feed.as_deref(), &f.feed_connect, cap, metrics.clone()).await?;
-    let peers: Vec<(u32, String)> = f
-        .peers
-        .iter()
-        .filter_map(|p| Some((s.index_of(p.id)?, p.address.clone())))
-        .collect();
-    let outboxes = Outboxes::start(
-        s.validators.len(),
-        &peers,
+    // The ZAP handler must be running before the CURVE inbox binds.
+    let _zap = match &s.keys {
+        Some(_) => {
+            let allowed: HashMap<_, _> = s
+                .public_keys
+                .iter()
+                .zip(&s.validators)
+                .filter(|(_, &id)| id != f.id)
+                .filter_map(|(k, &id)| Some((*k.as_ref()?, id)))
+                .collect();
+            Some(Zap::start(&ctx, allowed, metrics.clone()).map_err(zmq_err("the ZAP handler"))?)
+        }
+        None => None,
+    };
+    let router = ctx.socket(zmq::ROUTER).map_err(zmq_err(&f.listen))?;
+    bounded(&router, cap).map_err(zmq_err(&f.listen))?;
+    router
+        .set_router_mandatory(true)
+        .map_err(zmq_err(&f.listen))?;
+    if let Some(keys) = &s.keys {
+        curve_server(&router, keys).map_err(zmq_err(&f.listen))?;
+    }
+    router.bind(&f.listen).map_err(zmq_err(&f.listen))?;
+    let listen = bound_endpoint(&router);
+    let feed = Network::start_in(
+        &ctx,
+        f.feed.as_deref(),
+        &f.feed_connect,
         cap,
-        f.poll_timeout,
         metrics.clone(),
-    );
+    )?;
+
+    let mut sockets = Sockets {
+        router,
+        outboxes: (0..s.validators.len()).map(|_| None).collect(),
+        outbox_of: Vec::new(),
+        monitors: Vec::new(),
+    };
+    for p in &f.peers {
+        let Some(index) = s.index_of(p.id) else {
+            continue;
+        };
+        let dealer = ctx.socket(zmq::DEALER).map_err(zmq_err(&p.address))?;
+        bounded(&dealer, cap).map_err(zmq_err(&p.address))?;
+        // Queue only on completed connections: a send to an absent peer fails at once.
+        dealer.set_immediate(true).map_err(zmq_err(&p.address))?;
+        if let (Some(keys), Some(Some(server))) = (&s.keys, s.public_keys.get(index as usize)) {
+            curve_client(&dealer, keys, server).map_err(zmq_err(&p.address))?;
+        }
+        let name = format!("luxsim-{}-outbox-{index}", f.id);
+        let monitor = Monitor::watch(&ctx, &dealer, &name).map_err(zmq_err(&p.address))?;
+        dealer.connect(&p.address).map_err(zmq_err(&p.address))?;
+        sockets.outboxes[index as usize] = Some(dealer);
+        sockets.outbox_of.push(index);
+        sockets.monitors.push(monitor);
+    }
+    let connected: Arc<[AtomicBool]> = (0..s.validators.len())
+        .map(|_| AtomicBool::new(false))
+        .collect();
     let health = Health {
-        connected: outboxes.flags(),
+        connected: connected.clone(),
         stakes: s.stakes.clone(),
         me: me as usize,
         self_sample: f.self_sample,
         k: s.params.k,
         alpha_confidence: s.params.alpha_confidence,
     };
-    let mut http = None;
-    if let Some(port) = f.metrics_port {
-        let addr = format!("{}:{port}", f.metrics_host);
-        let listener = tokio::net::TcpListener::bind(&addr)
-            .await
-            .map_err(|e| BridgeError::bind(&addr, e))?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| BridgeError::bind(&addr, e))?;
-        http = Some((
-            local.to_string(),
-            tokio::spawn(health::serve(listener, metrics.clone(), health.clone())),
-        ));
-    }
+    let http = match f.metrics_port {
+        Some(port) => Some(HttpServer::start(
+            &format!("{}:{port}", f.metrics_host),
+            metrics.clone(),
+            Some(health.clone()),
+        )?),
+        None => None,
+    };
     on_event(&Event::Ready {
         node: f.id,
         listen: listen.clone(),
         feed: feed.endpoint().map(str::to_string),
-        metrics: http.as_ref().map(|h| h.0.clone()),
+        metrics: http.as_ref().map(|h| h.address.clone()),
+        authenticated: s.keys.is_some(),
     });
-
-    let (in_tx, mut in_rx) = mpsc::channel(cap);
-    let (stop_tx, stop_rx) = oneshot::channel();
-    let inbox = tokio::spawn(super::inbox::run(
-        router,
-        in_tx,
-        s.clone(),
-        me,
-        metrics.clone(),
-        stop_rx,
-    ));
 
     let role = match &f.byzantine {
         None => Role::Honest(Box::new(Node::new(&NodeConfig {
@@ -230,7 +223,7 @@ pub async fn run(
             protocol: f.engine,
             choices: s.choices(),
             initial: f.initial,
-            poll_timeout: f.poll_timeout.as_nanos().min(u64::MAX as u128) as u64,
+            poll_timeout: crate::sim::scheduler::nanos(f.poll_timeout),
             self_sample: f.self_sample,
             seed: f.seed,
         }))),
@@ -257,338 +250,69 @@ pub async fn run(
         }
     };
     let sampler = StakeSampler::new(&s.stakes).map_err(BridgeError::Stake)?;
-    let mut d = Driver {
+    let mut d = Driver::new(
+        s.clone(),
         me,
-        start: Instant::now(),
-        engine: engine_of(f.engine),
         role,
         sampler,
-        out: Vec::with_capacity(64),
-        timers: BinaryHeap::new(),
-        delayed: 0,
-        polls: HashMap::new(),
-        recent: VecDeque::with_capacity(RECENT_POLLS),
-        local: VecDeque::new(),
-        outboxes,
         feed,
-        metrics: metrics.clone(),
-        decided: None,
-        scratch: Vec::with_capacity(32),
-        events: Vec::new(),
-        s: s.clone(),
-    };
+        metrics.clone(),
+        connected,
+    );
 
-    tokio::pin!(shutdown);
-    let limit = async {
-        match s.file.max_time {
-            Some(t) => tokio::time::sleep(t).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(limit);
     // Polling starts once every peer is reachable, or after one poll timeout at most: the
     // first polls of a node started before its peers would only time out.
-    let start_by = d.now() + d.s.file.poll_timeout.as_nanos() as u64;
+    let start_by = d.now() + crate::sim::scheduler::nanos(f.poll_timeout);
+    let until = f.max_time.map(|t| Instant::now() + t);
     let mut started = false;
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    let mut batch = Vec::with_capacity(BATCH);
-    loop {
-        let wake = d.timers.peek().map(|Reverse((at, _))| {
-            tokio::time::Instant::from_std(d.start + Duration::from_nanos(*at))
-        });
-        tokio::select! {
-            biased;
-            _ = &mut shutdown => break,
-            _ = &mut limit => break,
-            n = in_rx.recv_many(&mut batch, BATCH) => {
-                if n == 0 {
-                    break;
-                }
-                for (from, frame) in batch.drain(..) {
-                    d.on_frame(from, frame);
-                }
+    let mut last_tick = Instant::now();
+    let mut items: Vec<zmq::PollItem> = Vec::with_capacity(1 + 2 * sockets.monitors.len());
+    items.push(sockets.router.as_poll_item(zmq::POLLIN));
+    for &i in &sockets.outbox_of {
+        if let Some(o) = &sockets.outboxes[i as usize] {
+            items.push(o.as_poll_item(zmq::POLLIN));
+        }
+    }
+    for m in &sockets.monitors {
+        items.push(m.socket.as_poll_item(zmq::POLLIN));
+    }
+    let peers = sockets.outbox_of.len();
+    while !stop() && until.is_none_or(|u| Instant::now() < u) {
+        let wait = d.next_timer_in().map_or(TICK, |t| t.min(TICK));
+        if zmq::poll(&mut items, wait.as_millis() as i64).is_err() {
+            break;
+        }
+        if items[0].is_readable() {
+            d.on_inbox(&sockets);
+        }
+        for j in 0..peers {
+            if items[1 + j].is_readable() {
+                d.on_outbox(&sockets, sockets.outbox_of[j]);
             }
-            _ = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => d.fire_timers(),
-            _ = tick.tick() => {
-                if !started && (health.all_reachable() || d.now() >= start_by) {
-                    started = true;
-                    d.input(Input::Start);
+            if items[1 + peers + j].is_readable() {
+                for link in sockets.monitors[j].drain() {
+                    d.set_connected(sockets.outbox_of[j], link == Link::Up);
                 }
-                d.refresh_gauges(&health);
             }
         }
-        for e in d.events.drain(..) {
+        d.fire_timers(&sockets);
+        if last_tick.elapsed() >= TICK {
+            last_tick = Instant::now();
+            if !started && (health.all_reachable() || d.now() >= start_by) {
+                started = true;
+                d.start(&sockets);
+            }
+            d.refresh_gauges(&health);
+        }
+        for e in d.take_events() {
             on_event(&e);
         }
     }
-
-    let _ = stop_tx.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(1), inbox).await;
+    drop(items);
     let report = d.report();
-    let Driver { outboxes, feed, .. } = d;
-    outboxes.close().await;
-    feed.close().await;
-    if let Some((_, task)) = http {
-        task.abort();
-    }
+    d.close();
+    drop(sockets);
+    drop(http);
     on_event(&Event::Summary(report.clone()));
     Ok(report)
-}
-
-impl Driver {
-    /// Nanoseconds since the node started (monotonic).
-    fn now(&self) -> u64 {
-        self.start.elapsed().as_nanos().min(u64::MAX as u128) as u64
-    }
-
-    fn on_frame(&mut self, from: u32, frame: Frame) {
-        let now = self.now();
-        match frame {
-            Frame::Query { request, .. } => {
-                self.metrics.queries_received.inc();
-                let msg = frame.to_message(now);
-                if let Role::Byzantine { adversary, view } = &mut self.role {
-                    let mut split = vec![0u64; self.s.choices()];
-                    for (i, v) in view.iter().enumerate() {
-                        let c = v.load(Ordering::Relaxed) as usize;
-                        if i != self.me as usize && c < split.len() {
-                            split[c] += 1;
-                        }
-                    }
-                    let querier = self.s.id_at(from).unwrap_or(from);
-                    match adversary.reply(querier, &split) {
-                        Reply::Silent => {}
-                        Reply::Now(choice) => self.send(from, Message::Answer { request, choice }),
-                        Reply::AtDeadline(choice) => {
-                            let Message::Query { deadline, .. } = msg else {
-                                return;
-                            };
-                            let margin = ((deadline - now.min(deadline)) / 20).max(1_000_000);
-                            if self.delayed >= self.s.params.max_outstanding_items {
-                                self.metrics.drop_frame(DropReason::Overload);
-                            } else {
-                                self.delayed += 1;
-                                let at = deadline.saturating_sub(margin).max(now);
-                                self.timers.push(Reverse((
-                                    at,
-                                    Pending::Answer {
-                                        to: from,
-                                        request,
-                                        choice,
-                                    },
-                                )));
-                            }
-                        }
-                    }
-                    return;
-                }
-                self.input(Input::Message { from, msg });
-            }
-            Frame::Answer { request, .. } => {
-                let owed = self.polls.get_mut(&request).and_then(|p| {
-                    let pos = p.owed.iter().position(|&x| x == from)?;
-                    Some(p.owed.swap_remove(pos))
-                });
-                if owed.is_none() {
-                    let late = self.recent.contains(&request);
-                    self.metrics.drop_frame(if late {
-                        DropReason::Late
-                    } else {
-                        DropReason::Unsolicited
-                    });
-                    return;
-                }
-                self.metrics.answers_received.inc();
-                self.input(Input::Message {
-                    from,
-                    msg: frame.to_message(now),
-                });
-            }
-        }
-    }
-
-    fn fire_timers(&mut self) {
-        let now = self.now();
-        while let Some(&Reverse((at, what))) = self.timers.peek() {
-            if at > now {
-                break;
-            }
-            self.timers.pop();
-            match what {
-                Pending::Poll(request) => self.input(Input::Timer(Timer::PollTimeout { request })),
-                Pending::Answer {
-                    to,
-                    request,
-                    choice,
-                } => {
-                    self.delayed -= 1;
-                    self.send(to, Message::Answer { request, choice });
-                }
-            }
-        }
-    }
-
-    /// Feeds one input to the state machine and carries out what it asks, self-messages included.
-    fn input(&mut self, input: Input) {
-        let now = self.now();
-        let Role::Honest(node) = &mut self.role else {
-            return;
-        };
-        node.handle(now, input, &self.sampler, &mut self.out);
-        let mut out = std::mem::take(&mut self.out);
-        for o in out.drain(..) {
-            self.output(now, o);
-        }
-        self.out = out;
-        while let Some(msg) = self.local.pop_front() {
-            let input = Input::Message { from: self.me, msg };
-            let Role::Honest(node) = &mut self.role else {
-                return;
-            };
-            node.handle(now, input, &self.sampler, &mut self.out);
-            let mut out = std::mem::take(&mut self.out);
-            for o in out.drain(..) {
-                self.output(now, o);
-            }
-            self.out = out;
-        }
-    }
-
-    fn output(&mut self, now: u64, o: Output) {
-        match o {
-            Output::Send { to, msg } => {
-                if let Message::Query { request, .. } = msg {
-                    self.polls
-                        .entry(request)
-                        .or_insert_with(|| PollTrack {
-                            started: now,
-                            owed: Vec::new(),
-                        })
-                        .owed
-                        .push(to);
-                }
-                if to == self.me {
-                    if let Message::Answer { choice, .. } = msg {
-                        self.publish(choice, VoteType::Prefer);
-                    }
-                    self.local.push_back(msg);
-                    return;
-                }
-                self.send(to, msg);
-            }
-            Output::SetTimer {
-                at,
-                timer: Timer::PollTimeout { request },
-            } => {
-                self.polls.entry(request).or_insert_with(|| PollTrack {
-                    started: now,
-                    owed: Vec::new(),
-                });
-                self.timers.push(Reverse((at, Pending::Poll(request))));
-            }
-            Output::PollRecorded { request, count, .. } => {
-                self.metrics.polls.inc();
-                if count as usize >= self.s.params.alpha_confidence {
-                    self.metrics.polls_successful.inc();
-                }
-                if let Some(p) = self.polls.remove(&request) {
-                    let secs = (now.saturating_sub(p.started)) as f64 / 1e9;
-                    self.metrics.poll_latency.record(secs);
-                }
-                if self.recent.len() == RECENT_POLLS {
-                    self.recent.pop_front();
-                }
-                self.recent.push_back(request);
-            }
-            Output::Decided { choice } => {
-                self.metrics.finalized.set(1.0);
-                self.decided = Some((choice, now as f64 / 1e6));
-                self.publish(choice, VoteType::Accept);
-                self.events.push(Event::Decided {
-                    node: self.s.file.id,
-                    choice,
-                    block: self.s.blocks.get(choice as usize).copied().unwrap_or(0),
-                    at_ms: now as f64 / 1e6,
-                    polls: self.metrics.polls.get() as u32,
-                });
-                // Polls still tracked are closed by the decision.
-                self.recent.extend(self.polls.drain().map(|(r, _)| r));
-                while self.recent.len() > RECENT_POLLS {
-                    self.recent.pop_front();
-                }
-            }
-        }
-    }
-
-    /// Sends `msg` to validator `to`; an answer is also a vote cast, so it is published.
-    fn send(&mut self, to: u32, msg: Message) {
-        let now = self.now();
-        self.scratch.clear();
-        Frame::from_message(self.s.file.id, msg, now).encode_into(&mut self.scratch);
-        let sent = self.outboxes.send(to, self.scratch.clone());
-        match msg {
-            Message::Query { .. } if sent => self.metrics.queries_sent.inc(),
-            Message::Answer { choice, .. } => {
-                if sent {
-                    self.metrics.answers_sent.inc();
-                }
-                self.publish(choice, VoteType::Prefer);
-            }
-            _ => {}
-        }
-    }
-
-    /// Publishes this node's vote for `choice` on the feed, if it has one.
-    fn publish(&self, choice: u32, vote_type: VoteType) {
-        if self.feed.endpoint().is_none() {
-            return;
-        }
-        let block = self.s.blocks.get(choice as usize).copied().unwrap_or(0);
-        let vote = Vote::new(self.engine, self.s.file.id, u64::from(block), vote_type);
-        let _ = self.feed.broadcast(&vote);
-    }
-
-    fn preference(&self) -> u32 {
-        match &self.role {
-            Role::Honest(node) => node.preference() as u32,
-            Role::Byzantine { .. } => self.s.file.initial as u32,
-        }
-    }
-
-    fn refresh_gauges(&self, health: &Health) {
-        let (count, share) = health.reachable();
-        let peers = count - usize::from(self.s.file.self_sample);
-        self.metrics.connected_peers.set(peers as f64);
-        self.metrics.connected_stake.set(share);
-        self.metrics.preference.set(f64::from(self.preference()));
-    }
-
-    fn report(&self) -> NodeReport {
-        let m = &self.metrics;
-        NodeReport {
-            node: self.s.file.id,
-            byzantine: self
-                .s
-                .file
-                .byzantine
-                .as_ref()
-                .map(|b| b.strategy.name().to_string()),
-            decided: self.decided.map(|d| d.0),
-            decided_at_ms: self.decided.map(|d| d.1),
-            preference: self.preference(),
-            polls: m.polls.get(),
-            queries_sent: m.queries_sent.get(),
-            queries_received: m.queries_received.get(),
-            answers_sent: m.answers_sent.get(),
-            answers_received: m.answers_received.get(),
-            votes_sent: m.votes_sent.get(),
-            votes_received: m.votes_received.get(),
-            dropped: m
-                .dropped()
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-            uptime_ms: self.now() as f64 / 1e6,
-        }
-    }
 }

@@ -1,8 +1,9 @@
 //! Many runs in parallel: a local rayon pool, a progress bar, and SIGINT/SIGTERM.
 //!
 //! Workers take the runs in task order; results come back in task order whatever the
-//! number of threads. The first SIGINT or SIGTERM stops new runs from starting (the ones
-//! under way finish and are kept); a second one exits at once (`crate::signals`).
+//! number of threads. The first SIGINT or SIGTERM stops the batch: no new run starts, and
+//! the runs under way stop at their next progress report and are left out (a run is kept
+//! only complete); a second signal exits at once (`crate::signals`).
 
 use super::ExperimentError;
 use crate::sim::{self, RunOptions, Scenario, SimError, Summary};
@@ -87,8 +88,7 @@ pub fn run_all(
                 if interrupted() && !announced.swap(true, Ordering::SeqCst) {
                     bar.suspend(|| {
                         eprintln!(
-                            "{}: finishing the runs under way ({} again to quit now)",
-                            crate::signals::name(),
+                            "{}: stopping; the runs that finished are kept",
                             crate::signals::name()
                         )
                     });
@@ -100,9 +100,16 @@ pub fn run_all(
                 let Some(t) = tasks.get(i) else { return };
                 let mut scenario = t.scenario.clone();
                 scenario.seed = t.seed;
-                let result = sim::run(&scenario, &RunOptions::default()).map(|r| r.summary);
-                if result.is_err() {
-                    failed.store(true, Ordering::SeqCst);
+                let opts = RunOptions {
+                    stop_on_signal: true,
+                    ..RunOptions::default()
+                };
+                let result = sim::run(&scenario, &opts).map(|r| r.summary);
+                match &result {
+                    Err(_) => failed.store(true, Ordering::SeqCst),
+                    // Stopped by the signal: not a finished run, so not kept.
+                    Ok(s) if s.interrupted => continue,
+                    Ok(_) => {}
                 }
                 let _ = slots[i].set(result);
                 bar.inc(1);

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use luxsim::bridge::config::{NodeFile, ParamsFile, PeerFile};
+use luxsim::bridge::Keys;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -101,6 +102,13 @@ impl NodeProc {
         None
     }
 
+    /// The first `ready` event's fields: (listen, feed, metrics) endpoints.
+    pub fn ready(&mut self, timeout: Duration) -> (String, Option<String>, Option<String>) {
+        let e = self.wait_event("ready", timeout).expect("the node starts");
+        let field = |k: &str| e[k].as_str().map(String::from);
+        (field("listen").unwrap(), field("feed"), field("metrics"))
+    }
+
     /// Resident memory of the process in KiB (Linux), if known.
     pub fn rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
@@ -121,6 +129,7 @@ pub fn node_file(id: usize, ids: usize, ports: &[u16], params: ParamsFile) -> No
     let endpoint = |p: u16| format!("tcp://127.0.0.1:{p}");
     NodeFile {
         id: id as u32,
+        secret_key: None,
         listen: endpoint(ports[id]),
         feed: None,
         feed_connect: Vec::new(),
@@ -134,7 +143,7 @@ pub fn node_file(id: usize, ids: usize, ports: &[u16], params: ParamsFile) -> No
         self_sample: false,
         seed: id as u64 + 1,
         stake: 1.0,
-        max_time: Some(Duration::from_secs(120)),
+        max_time: Some(Duration::from_secs(600)),
         params,
         peers: (0..ids)
             .filter(|&j| j != id)
@@ -142,10 +151,26 @@ pub fn node_file(id: usize, ids: usize, ports: &[u16], params: ParamsFile) -> No
                 id: j as u32,
                 address: endpoint(ports[j]),
                 stake: 1.0,
+                public_key: None,
             })
             .collect(),
         byzantine: None,
     }
+}
+
+/// Gives every node file its key pair from `keys` (by node id) and its peers' public keys.
+pub fn authenticate(files: &mut [NodeFile], keys: &[Keys]) {
+    for f in files.iter_mut() {
+        f.secret_key = Some(keys[f.id as usize].secret().to_z85());
+        for p in &mut f.peers {
+            p.public_key = Some(keys[p.id as usize].public().to_z85());
+        }
+    }
+}
+
+/// `n` fresh key pairs.
+pub fn keys(n: usize) -> Vec<Keys> {
+    (0..n).map(|_| Keys::generate().unwrap()).collect()
 }
 
 /// Writes `file` as `dir/node-ID.toml`.
@@ -158,8 +183,12 @@ pub fn write_node(dir: &Path, file: &NodeFile) -> PathBuf {
 /// A bare HTTP/1.1 GET: (status code, body).
 pub fn http_get(addr: &str, path: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).expect("metrics endpoint accepts");
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     let status = text

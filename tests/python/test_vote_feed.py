@@ -1,7 +1,9 @@
 """Interop with libzmq (pyzmq): a `luxsim node` seen and driven from Python.
 
 The test plays the node's only peer (id 1) with plain libzmq sockets and the frames of
-docs/wire.md, subscribes to the node's vote feed and decodes its 8-byte compact votes per
+docs/wire.md, with and without CURVE keys: it answers the node's queries on the connection
+they came in on (its ROUTER), asks the node on its own DEALER and reads the answers there,
+subscribes to the node's vote feed and decodes its 8-byte compact votes per
 ../shared/spec/wire.md, and publishes compact votes that the node receives and counts.
 
 Run: LUXSIM_BIN=target/debug/luxsim python -m pytest tests/python
@@ -20,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
 import zmq
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -102,21 +105,34 @@ def metric(port, series):
     return None
 
 
-def test_node_feed_and_poll_protocol_with_libzmq():
+@pytest.mark.parametrize("curve", [False, True], ids=["null", "curve"])
+def test_node_feed_and_poll_protocol_with_libzmq(curve):
     listen, feed, metrics, peer, py_feed = (free_port() for _ in range(5))
     ctx = zmq.Context()
     publisher = ctx.socket(zmq.PUB)
     publisher.bind(f"tcp://127.0.0.1:{py_feed}")
     router = ctx.socket(zmq.ROUTER)  # peer 1's inbox: the node's queries arrive here
+    dealer = ctx.socket(zmq.DEALER)  # peer 1's outbox: its queries to the node, and answers
+    keys = ""
+    if curve:
+        node_public, node_secret = zmq.curve_keypair()
+        peer_public, peer_secret = zmq.curve_keypair()
+        router.curve_server = True
+        router.curve_secretkey = peer_secret
+        dealer.curve_serverkey = node_public
+        dealer.curve_publickey = peer_public
+        dealer.curve_secretkey = peer_secret
+        keys = f'secret_key = "{node_secret.decode()}"'
     router.bind(f"tcp://127.0.0.1:{peer}")
-    dealer = ctx.socket(zmq.DEALER)  # peer 1's outbox to the node
     dealer.connect(f"tcp://127.0.0.1:{listen}")
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.SUBSCRIBE, b"")
     sub.connect(f"tcp://127.0.0.1:{feed}")
 
+    peer_key = f'public_key = "{peer_public.decode()}"' if curve else ""
     config = f"""
 id = 0
+{keys}
 listen = "tcp://127.0.0.1:{listen}"
 feed = "tcp://127.0.0.1:{feed}"
 feed_connect = ["tcp://127.0.0.1:{py_feed}"]
@@ -137,6 +153,7 @@ concurrent_polls = 1
 [[peers]]
 id = 1
 address = "tcp://127.0.0.1:{peer}"
+{peer_key}
 """
     with tempfile.TemporaryDirectory() as tmp:
         path = pathlib.Path(tmp) / "node.toml"
@@ -160,22 +177,21 @@ address = "tcp://127.0.0.1:{peer}"
                     dealer.send(query_frame(1, request, 400_000_000))
                     request += 1
                 for sock, _ in poller.poll(20):
-                    if sock is router:  # peer 1's inbox: the node's queries and answers
-                        _ident, body = router.recv_multipart()
+                    if sock is router:  # peer 1's inbox: the node's queries
+                        ident, body = router.recv_multipart()
                         kind, sender, req, value = parse_frame(body)
-                        assert sender == 0
-                        # Answer "block 0x5678" (choice 1), once our subscription is live:
-                        # the node's answers to our queries showed up on the feed.
-                        if kind == "query":
-                            if votes:
-                                dealer.send(answer_frame(1, req, 1))
-                        else:
-                            answers.append((req, value))
+                        assert (kind, sender) == ("query", 0)
+                        # Answer "block 0x5678" (choice 1) on the same connection, once our
+                        # subscription is live: the node's answers showed up on the feed.
+                        if votes:
+                            router.send_multipart([ident, answer_frame(1, req, 1)])
                     elif sock is sub:
                         frame = sub.recv()
                         votes.append(unpack_vote(frame))
-                    elif sock is dealer:  # nothing comes back on the DEALER
-                        dealer.recv()
+                    elif sock is dealer:  # the node's answers to our queries
+                        kind, sender, req, value = parse_frame(dealer.recv())
+                        assert (kind, sender) == ("answer", 0)
+                        answers.append((req, value))
                 received = metric(metrics, "luxsim_votes_received_total")
                 accepted = ("snowball", 0, 0x5678, "accept") in votes
                 if accepted and received and ("snowball", 0, 0x1234, "prefer") in votes:

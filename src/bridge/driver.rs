@@ -1,0 +1,577 @@
+//! What the bridge's loop does with each frame, timer and output of the state machine.
+//!
+//! Invariants, checked where they matter:
+//! - an answer goes back on the connection its query came in on, never to the address of
+//!   the sender a frame claims: no frame can make this node send to a third party;
+//! - with CURVE keys, a query's claimed sender is the validator the handshake authenticated
+//!   (`User-Id`), and an answer's is the peer of the outbox it came on; otherwise `spoofed`;
+//! - every frame read is either handed to the state machine or counted as dropped, once.
+
+use super::config::NodeSettings;
+use super::feed::Network;
+use super::frame::{Frame, FrameError};
+use super::health::Health;
+use super::metrics::{DropReason, Metrics};
+use super::node::{Event, NodeReport, Sockets};
+use crate::node::{Input, Message, Node, Output, Timer};
+use crate::sim::byzantine::{Adversary, Reply};
+use crate::sim::stake::StakeSampler;
+use crate::{EngineType, Protocol, Vote, VoteType};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Closed polls remembered to tell a late answer from an unsolicited one.
+const RECENT_POLLS: usize = 256;
+/// Frames taken from one socket per wake-up, so that no peer starves the others.
+const BATCH: usize = 256;
+/// The longest ROUTER identity kept for a reply (libzmq's own are 5 bytes).
+const MAX_IDENTITY: usize = 32;
+
+/// What the node does with queries: the honest state machine or an adversary.
+pub(super) enum Role {
+    Honest(Box<Node>),
+    Byzantine {
+        adversary: Box<Adversary>,
+        /// The latest choice seen on the feed from each validator (u32::MAX: none yet).
+        view: Arc<[AtomicU32]>,
+    },
+}
+
+/// The ROUTER identity of the connection a query came on: where its answer goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct ReplyTo {
+    len: u8,
+    id: [u8; MAX_IDENTITY],
+}
+
+impl ReplyTo {
+    fn of(identity: &[u8]) -> Option<ReplyTo> {
+        let mut id = [0u8; MAX_IDENTITY];
+        id.get_mut(..identity.len())?.copy_from_slice(identity);
+        Some(ReplyTo {
+            len: identity.len() as u8,
+            id,
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.id[..self.len as usize]
+    }
+}
+
+/// A deferred action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Pending {
+    Poll(u32),
+    Answer {
+        to: ReplyTo,
+        request: u32,
+        choice: u32,
+    },
+}
+
+/// A poll in flight: when it began and whom it still waits for.
+struct PollTrack {
+    started: u64,
+    owed: Vec<u32>,
+}
+
+/// The compact-vote engine code of a protocol (Slush has none: its votes say snowball).
+pub fn engine_of(p: Protocol) -> EngineType {
+    match p {
+        Protocol::Snowflake => EngineType::Snowflake,
+        Protocol::Snowball | Protocol::Slush => EngineType::Snowball,
+    }
+}
+
+/// The loop's state: the node, its timers and the bookkeeping around its polls.
+pub(super) struct Driver {
+    s: Arc<NodeSettings>,
+    me: u32,
+    start: Instant,
+    engine: EngineType,
+    role: Role,
+    sampler: StakeSampler,
+    out: Vec<Output>,
+    timers: BinaryHeap<Reverse<(u64, Pending)>>,
+    delayed: usize,
+    polls: HashMap<u32, PollTrack>,
+    recent: VecDeque<u32>,
+    local: VecDeque<Message>,
+    /// Where answers produced by the input being handled go.
+    reply_to: Option<ReplyTo>,
+    feed: Network,
+    metrics: Metrics,
+    connected: Arc<[AtomicBool]>,
+    decided: Option<(u32, f64)>,
+    scratch: Vec<u8>,
+    msg: zmq::Message,
+    events: Vec<Event>,
+}
+
+impl Driver {
+    pub(super) fn new(
+        s: Arc<NodeSettings>,
+        me: u32,
+        role: Role,
+        sampler: StakeSampler,
+        feed: Network,
+        metrics: Metrics,
+        connected: Arc<[AtomicBool]>,
+    ) -> Driver {
+        Driver {
+            engine: engine_of(s.file.engine),
+            s,
+            me,
+            start: Instant::now(),
+            role,
+            sampler,
+            out: Vec::with_capacity(64),
+            timers: BinaryHeap::new(),
+            delayed: 0,
+            polls: HashMap::new(),
+            recent: VecDeque::with_capacity(RECENT_POLLS),
+            local: VecDeque::new(),
+            reply_to: None,
+            feed,
+            metrics,
+            connected,
+            decided: None,
+            scratch: Vec::with_capacity(32),
+            msg: zmq::Message::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Nanoseconds since the node started (monotonic).
+    pub(super) fn now(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Time until the next timer is due (zero when overdue), if any.
+    pub(super) fn next_timer_in(&self) -> Option<Duration> {
+        let Reverse((at, _)) = self.timers.peek()?;
+        Some(Duration::from_nanos(at.saturating_sub(self.now())))
+    }
+
+    pub(super) fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    pub(super) fn set_connected(&self, index: u32, up: bool) {
+        if let Some(c) = self.connected.get(index as usize) {
+            c.store(up, Ordering::Relaxed);
+        }
+    }
+
+    fn is_connected(&self, index: u32) -> bool {
+        self.connected
+            .get(index as usize)
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    pub(super) fn start(&mut self, sockets: &Sockets) {
+        self.input(sockets, Input::Start);
+    }
+
+    /// Reads the inbox: queries, each with the identity of its connection.
+    pub(super) fn on_inbox(&mut self, sockets: &Sockets) {
+        let router = &sockets.router;
+        for _ in 0..BATCH {
+            // [identity, body]: exactly one body part.
+            if router.recv(&mut self.msg, zmq::DONTWAIT).is_err() {
+                return;
+            }
+            let identity = ReplyTo::of(&self.msg);
+            if !router.get_rcvmore().unwrap_or(false) {
+                self.metrics.drop_frame(DropReason::Malformed);
+                continue;
+            }
+            if router.recv(&mut self.msg, zmq::DONTWAIT).is_err() {
+                return;
+            }
+            if router.get_rcvmore().unwrap_or(false) {
+                while router.get_rcvmore().unwrap_or(false) {
+                    if router.recv(&mut self.msg, zmq::DONTWAIT).is_err() {
+                        break;
+                    }
+                }
+                self.metrics.drop_frame(DropReason::Malformed);
+                continue;
+            }
+            let user = self.msg.gets("User-Id").and_then(|u| u.parse::<u32>().ok());
+            let frame = match self.decode() {
+                Some(frame) => frame,
+                None => continue,
+            };
+            let (Frame::Query { from, .. }, Some(identity)) = (frame, identity) else {
+                let reason = match frame {
+                    Frame::Answer { .. } => DropReason::WrongSocket,
+                    Frame::Query { .. } => DropReason::Malformed,
+                };
+                self.metrics.drop_frame(reason);
+                continue;
+            };
+            if self.s.keys.is_some() && user != Some(from) {
+                self.metrics.drop_frame(DropReason::Spoofed);
+                continue;
+            }
+            let Some(index) = self.s.index_of(from).filter(|&i| i != self.me) else {
+                self.metrics.drop_frame(DropReason::UnknownPeer);
+                continue;
+            };
+            self.metrics.queries_received.inc();
+            self.on_query(sockets, index, identity, frame);
+        }
+    }
+
+    /// Reads the outbox of validator `index`: answers to this node's queries.
+    pub(super) fn on_outbox(&mut self, sockets: &Sockets, index: u32) {
+        let Some(Some(dealer)) = sockets.outboxes.get(index as usize) else {
+            return;
+        };
+        for _ in 0..BATCH {
+            if dealer.recv(&mut self.msg, zmq::DONTWAIT).is_err() {
+                return;
+            }
+            if dealer.get_rcvmore().unwrap_or(false) {
+                while dealer.get_rcvmore().unwrap_or(false) {
+                    if dealer.recv(&mut self.msg, zmq::DONTWAIT).is_err() {
+                        break;
+                    }
+                }
+                self.metrics.drop_frame(DropReason::Malformed);
+                continue;
+            }
+            let Some(frame) = self.decode() else {
+                continue;
+            };
+            let Frame::Answer { from, request, .. } = frame else {
+                self.metrics.drop_frame(DropReason::WrongSocket);
+                continue;
+            };
+            // The outbox was dialled to this peer (and, with keys, checked its server key).
+            if self.s.id_at(index) != Some(from) {
+                self.metrics.drop_frame(DropReason::Spoofed);
+                continue;
+            }
+            let owed = self.polls.get_mut(&request).and_then(|p| {
+                let pos = p.owed.iter().position(|&x| x == index)?;
+                Some(p.owed.swap_remove(pos))
+            });
+            if owed.is_none() {
+                let late = self.recent.contains(&request);
+                self.metrics.drop_frame(if late {
+                    DropReason::Late
+                } else {
+                    DropReason::Unsolicited
+                });
+                continue;
+            }
+            self.metrics.answers_received.inc();
+            let msg = frame.to_message(self.now());
+            self.input(sockets, Input::Message { from: index, msg });
+        }
+    }
+
+    /// The frame in `self.msg`, or `None` after counting why it is not one.
+    fn decode(&mut self) -> Option<Frame> {
+        match Frame::decode(&self.msg) {
+            Ok(Frame::Answer { choice, .. }) if choice as usize >= self.s.choices() => {
+                self.metrics.drop_frame(DropReason::InvalidChoice);
+                None
+            }
+            Ok(frame) => Some(frame),
+            Err(FrameError::UnsupportedVersion(_)) => {
+                self.metrics.drop_frame(DropReason::Version);
+                None
+            }
+            Err(_) => {
+                self.metrics.drop_frame(DropReason::Malformed);
+                None
+            }
+        }
+    }
+
+    fn on_query(&mut self, sockets: &Sockets, from: u32, to: ReplyTo, frame: Frame) {
+        let now = self.now();
+        let Frame::Query { request, .. } = frame else {
+            return;
+        };
+        let msg = frame.to_message(now);
+        let Role::Byzantine { adversary, view } = &mut self.role else {
+            self.reply_to = Some(to);
+            self.input(sockets, Input::Message { from, msg });
+            self.reply_to = None;
+            return;
+        };
+        let mut split = vec![0u64; self.s.choices()];
+        for (i, v) in view.iter().enumerate() {
+            let c = v.load(Ordering::Relaxed) as usize;
+            if i != self.me as usize && c < split.len() {
+                split[c] += 1;
+            }
+        }
+        let querier = self.s.id_at(from).unwrap_or(from);
+        match adversary.reply(querier, &split) {
+            Reply::Silent => {}
+            Reply::Now(choice) => self.answer(sockets, to, request, choice),
+            Reply::AtDeadline(choice) => {
+                let Message::Query { deadline, .. } = msg else {
+                    return;
+                };
+                let margin = ((deadline - now.min(deadline)) / 20).max(1_000_000);
+                if self.delayed >= self.s.params.max_outstanding_items {
+                    self.metrics.drop_frame(DropReason::OutboxFull);
+                } else {
+                    self.delayed += 1;
+                    let at = deadline.saturating_sub(margin).max(now);
+                    let pending = Pending::Answer {
+                        to,
+                        request,
+                        choice,
+                    };
+                    self.timers.push(Reverse((at, pending)));
+                }
+            }
+        }
+    }
+
+    pub(super) fn fire_timers(&mut self, sockets: &Sockets) {
+        let now = self.now();
+        while let Some(&Reverse((at, what))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            match what {
+                Pending::Poll(request) => {
+                    self.input(sockets, Input::Timer(Timer::PollTimeout { request }))
+                }
+                Pending::Answer {
+                    to,
+                    request,
+                    choice,
+                } => {
+                    self.delayed -= 1;
+                    self.answer(sockets, to, request, choice);
+                }
+            }
+        }
+    }
+
+    /// Feeds one input to the state machine and carries out what it asks, messages to
+    /// itself (self-sampling) included.
+    fn input(&mut self, sockets: &Sockets, input: Input) {
+        let now = self.now();
+        self.handle(sockets, now, input);
+        while let Some(msg) = self.local.pop_front() {
+            // What the node says to itself goes back to itself, on no connection.
+            let outer = self.reply_to.take();
+            let from = self.me;
+            self.handle(sockets, now, Input::Message { from, msg });
+            self.reply_to = outer;
+        }
+    }
+
+    fn handle(&mut self, sockets: &Sockets, now: u64, input: Input) {
+        let Role::Honest(node) = &mut self.role else {
+            return;
+        };
+        node.handle(now, input, &self.sampler, &mut self.out);
+        let mut out = std::mem::take(&mut self.out);
+        for o in out.drain(..) {
+            self.output(sockets, now, o);
+        }
+        self.out = out;
+    }
+
+    fn output(&mut self, sockets: &Sockets, now: u64, o: Output) {
+        match o {
+            Output::Send { to, msg } if to == self.me => {
+                if let Message::Query { request, .. } = msg {
+                    self.track(now, request, to);
+                }
+                if let Message::Answer { choice, .. } = msg {
+                    self.publish(choice, VoteType::Prefer);
+                }
+                self.local.push_back(msg);
+            }
+            Output::Send {
+                to,
+                msg: Message::Query { request, deadline },
+            } => {
+                self.track(now, request, to);
+                let frame = Frame::Query {
+                    from: self.s.file.id,
+                    request,
+                    budget_ns: deadline.saturating_sub(now),
+                };
+                self.scratch.clear();
+                frame.encode_into(&mut self.scratch);
+                let Some(Some(dealer)) = sockets.outboxes.get(to as usize) else {
+                    self.metrics.drop_frame(DropReason::UnknownPeer);
+                    return;
+                };
+                match dealer.send(&self.scratch[..], zmq::DONTWAIT) {
+                    Ok(()) => self.metrics.queries_sent.inc(),
+                    Err(_) if self.is_connected(to) => {
+                        self.metrics.drop_frame(DropReason::OutboxFull)
+                    }
+                    Err(_) => self.metrics.drop_frame(DropReason::NotConnected),
+                }
+            }
+            Output::Send {
+                msg: Message::Answer { request, choice },
+                ..
+            } => match self.reply_to {
+                Some(to) => self.answer(sockets, to, request, choice),
+                None => {
+                    debug_assert!(false, "an answer outside the handling of a query");
+                    self.metrics.drop_frame(DropReason::Unroutable);
+                }
+            },
+            Output::SetTimer {
+                at,
+                timer: Timer::PollTimeout { request },
+            } => {
+                self.polls.entry(request).or_insert_with(|| PollTrack {
+                    started: now,
+                    owed: Vec::new(),
+                });
+                self.timers.push(Reverse((at, Pending::Poll(request))));
+            }
+            Output::PollRecorded { request, count, .. } => {
+                self.metrics.polls.inc();
+                if count as usize >= self.s.params.alpha_confidence {
+                    self.metrics.polls_successful.inc();
+                }
+                if let Some(p) = self.polls.remove(&request) {
+                    let secs = (now.saturating_sub(p.started)) as f64 / 1e9;
+                    self.metrics.poll_latency.record(secs);
+                }
+                self.remember(request);
+            }
+            Output::Decided { choice } => {
+                self.metrics.finalized.set(1.0);
+                self.decided = Some((choice, now as f64 / 1e6));
+                self.publish(choice, VoteType::Accept);
+                self.events.push(Event::Decided {
+                    node: self.s.file.id,
+                    choice,
+                    block: self.s.blocks.get(choice as usize).copied().unwrap_or(0),
+                    at_ms: now as f64 / 1e6,
+                    polls: self.metrics.polls.get() as u32,
+                });
+                // Polls still tracked are closed by the decision.
+                let open: Vec<u32> = self.polls.drain().map(|(r, _)| r).collect();
+                for r in open {
+                    self.remember(r);
+                }
+            }
+        }
+    }
+
+    fn track(&mut self, now: u64, request: u32, to: u32) {
+        self.polls
+            .entry(request)
+            .or_insert_with(|| PollTrack {
+                started: now,
+                owed: Vec::new(),
+            })
+            .owed
+            .push(to);
+    }
+
+    fn remember(&mut self, request: u32) {
+        if self.recent.len() == RECENT_POLLS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(request);
+    }
+
+    /// Sends an answer on the inbox connection `to`; an answer is a vote cast, so it is
+    /// published too.
+    fn answer(&mut self, sockets: &Sockets, to: ReplyTo, request: u32, choice: u32) {
+        let frame = Frame::Answer {
+            from: self.s.file.id,
+            request,
+            choice,
+        };
+        self.scratch.clear();
+        frame.encode_into(&mut self.scratch);
+        let router = &sockets.router;
+        let sent = router
+            .send(to.bytes(), zmq::SNDMORE | zmq::DONTWAIT)
+            .and_then(|()| router.send(&self.scratch[..], zmq::DONTWAIT));
+        match sent {
+            Ok(()) => self.metrics.answers_sent.inc(),
+            Err(zmq::Error::EHOSTUNREACH) => self.metrics.drop_frame(DropReason::Unroutable),
+            Err(_) => self.metrics.drop_frame(DropReason::OutboxFull),
+        }
+        self.publish(choice, VoteType::Prefer);
+    }
+
+    /// Publishes this node's vote for `choice` on the feed, if it has one.
+    fn publish(&self, choice: u32, vote_type: VoteType) {
+        if self.feed.endpoint().is_none() {
+            return;
+        }
+        let block = self.s.blocks.get(choice as usize).copied().unwrap_or(0);
+        let vote = Vote::new(self.engine, self.s.file.id, u64::from(block), vote_type);
+        let _ = self.feed.broadcast(&vote);
+    }
+
+    fn preference(&self) -> u32 {
+        match &self.role {
+            Role::Honest(node) => node.preference() as u32,
+            Role::Byzantine { .. } => self.s.file.initial as u32,
+        }
+    }
+
+    pub(super) fn refresh_gauges(&self, health: &Health) {
+        let (count, share) = health.reachable();
+        let peers = count - usize::from(self.s.file.self_sample);
+        self.metrics.connected_peers.set(peers as f64);
+        self.metrics.connected_stake.set(share);
+        self.metrics.preference.set(f64::from(self.preference()));
+    }
+
+    pub(super) fn report(&self) -> NodeReport {
+        let m = &self.metrics;
+        NodeReport {
+            node: self.s.file.id,
+            byzantine: self
+                .s
+                .file
+                .byzantine
+                .as_ref()
+                .map(|b| b.strategy.name().to_string()),
+            decided: self.decided.map(|d| d.0),
+            decided_at_ms: self.decided.map(|d| d.1),
+            preference: self.preference(),
+            polls: m.polls.get(),
+            queries_sent: m.queries_sent.get(),
+            queries_received: m.queries_received.get(),
+            answers_sent: m.answers_sent.get(),
+            answers_received: m.answers_received.get(),
+            votes_sent: m.votes_sent.get(),
+            votes_received: m.votes_received.get(),
+            handshakes_refused: m.handshakes_refused.get(),
+            dropped: m
+                .dropped()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            uptime_ms: self.now() as f64 / 1e6,
+        }
+    }
+
+    /// Closes the feed.
+    pub(super) fn close(self) {
+        self.feed.close();
+    }
+}
