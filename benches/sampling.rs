@@ -4,8 +4,8 @@
 
 use divan::counter::ItemsCount;
 use divan::{black_box, Bencher};
+use luxsim::node::{Stake, StakeSampler};
 use luxsim::sim::latency::Latency;
-use luxsim::sim::stake::{Stake, StakeSampler};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;

@@ -24,56 +24,24 @@ struct PlotsDoctests;
 #[doc = include_str!("../docs/bridge.md")]
 struct BridgeDoctests;
 
-// Parameters and the wire types.
-pub mod block;
-pub mod engine_type;
-pub mod params;
-pub mod status;
-pub mod vote;
-
-// Engines: one decision among n choices.
-pub mod decision;
-pub mod slush;
-pub mod snowball;
-pub mod snowflake;
-
-// Engines over many items.
-pub mod chain;
-pub mod dag;
-pub mod flat;
-
-// The validator state machines shared by the simulator and the bridge.
-pub mod ledger_node;
-pub mod node;
-
-// The simulator.
-pub mod experiment;
-pub mod signals;
-pub mod sim;
-mod toml_span;
-
-// Real processes over ZeroMQ (`luxsim node`, `luxsim cluster`).
+// The layers, bottom up; each imports only the ones above it in this list.
+mod api; // Consensus, Block, Vote: the Lux docs' API and its byte formats
 #[cfg(feature = "bridge")]
-pub mod bridge;
+pub mod bridge; // the same validators on ZeroMQ sockets (`luxsim node`, `luxsim cluster`)
+pub mod cli;
+mod engine; // Slush, Snowflake, Snowball, Chain, Dag, ConsensusParams
+pub mod experiment; // sweeps, merges, the convergence check
+pub mod node; // the validators: sans-I/O state machines, stake sampling, Byzantine roles
+pub mod plot; // plots, network graphs, reports
+pub mod sim; // the simulator: scenarios, event and lockstep modes, traces, summaries
+mod util; // atomic outputs, signals, stdout, TOML locations // every subcommand of the `luxsim` binary
 
-// Plots, network graphs and reports of runs and sweeps.
-pub mod plot;
-
-// The user-facing API and the command line.
-pub mod commands;
-pub mod consensus;
-pub mod console;
-
-pub use block::{Block, BlockError, GENESIS_ID};
-pub use chain::{Chain, ChainError};
-pub use consensus::{Consensus, ConsensusError, Stats, VoteHandler, VoteOutcome};
-pub use dag::{Dag, DagError};
-pub use decision::{Decision, Protocol};
-pub use engine_type::EngineType;
-pub use flat::Flat;
-pub use params::{ConsensusParams, ParamsError, ParamsSpec};
-pub use slush::Slush;
-pub use snowball::Snowball;
-pub use snowflake::Snowflake;
-pub use status::Status;
-pub use vote::{Vote, VoteError, VoteType};
+pub use api::{
+    Block, BlockError, Consensus, ConsensusError, EngineType, Stats, Vote, VoteError, VoteHandler,
+    VoteOutcome, VoteType, ENGINE_TYPES, GENESIS_ID, MAX_DATA_LEN, VOTE_LEN,
+};
+pub use engine::{
+    Chain, ChainError, ConsensusParams, Dag, DagError, Decision, Flat, ParamsError, ParamsSpec,
+    Protocol, Slush, Snowball, Snowflake, Status, GENESIS, PRESETS,
+};
+pub use util::console::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK};

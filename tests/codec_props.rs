@@ -1,6 +1,6 @@
 //! Property tests for the compact vote and block codecs.
 
-use luxsim::engine_type::ENGINE_TYPES;
+use luxsim::ENGINE_TYPES;
 use luxsim::{Block, EngineType, Vote, VoteError, VoteType};
 use proptest::prelude::*;
 

@@ -2,7 +2,7 @@
 //! beta 20) on a few hundred nodes. The Byzantine fraction is of all nodes; the nodes are
 //! chosen stake-weighted from the seed. Safety must hold in every run.
 
-use luxsim::sim::stake::Stake;
+use luxsim::node::Stake;
 use luxsim::sim::{run, RunOptions, Scenario, Summary, TraceFormat, TraceLevel};
 use serde::Deserialize;
 use std::path::PathBuf;

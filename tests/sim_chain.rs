@@ -4,7 +4,7 @@
 //! Networks are small (100 nodes, testnet parameters: k 11, alpha 8/8, beta 8) so that the
 //! whole file runs in seconds in the debug profile.
 
-use luxsim::ledger_node::NodeId;
+use luxsim::node::NodeId;
 use luxsim::sim::ledger::{simulate, LedgerWorld};
 use luxsim::sim::{run, RunOptions, Scenario, ScenarioError, Summary, TraceFormat, TraceLevel};
 use luxsim::Status;

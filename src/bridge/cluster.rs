@@ -10,12 +10,12 @@
 
 use super::config::{ByzantineFile, NodeFile, ParamsFile, PeerFile};
 use super::security::Keys;
-use crate::commands::{self, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK};
-use crate::sim::atomic::{write_atomic, Staging};
 use crate::sim::population::Population;
 use crate::sim::rng::{seed_for, Purpose};
 use crate::sim::summary::{ByzantineSummary, Outcomes, Summary};
 use crate::sim::SimError;
+use crate::util::atomic::{write_atomic, Staging};
+use crate::util::console::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Write};
@@ -238,7 +238,7 @@ struct Seen {
 /// Starts the cluster, waits for finality or the budget, stops it and writes the outputs.
 pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
     let started = Instant::now();
-    let scenario = commands::load(&args.scenario, &args.set, args.seed)?;
+    let scenario = crate::sim::load(&args.scenario, &args.set, args.seed)?;
     let n = scenario.network.nodes;
     if !(2..=MAX_CLUSTER_NODES).contains(&n) {
         return Err(ClusterError::Nodes(n));
@@ -267,7 +267,7 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
         Some(b) => b.clone(),
         None => std::env::current_exe().map_err(io("cannot find the luxsim executable"))?,
     };
-    crate::signals::install();
+    crate::util::signals::install();
 
     let (tx, rx) = mpsc::channel::<(usize, Value)>();
     let mut children = Children::default();
@@ -330,7 +330,7 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
             _ => {}
         }
     };
-    while Instant::now() < deadline && crate::signals::received().is_none() {
+    while Instant::now() < deadline && crate::util::signals::received().is_none() {
         if honest.iter().all(|&i| seen[i].decided.is_some()) {
             break;
         }
@@ -395,7 +395,7 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
     }
     let mut json = serde_json::to_vec_pretty(&summary).unwrap_or_default();
     json.push(b'\n');
-    crate::signals::while_writing(|| {
+    crate::util::signals::while_writing(|| {
         for (name, bytes) in [("nodes.jsonl", lines.as_bytes()), ("summary.json", &json)] {
             let path = staging.dir().join(name);
             write_atomic(&path, bytes).map_err(io(format!("cannot write {}", path.display())))?;

@@ -6,7 +6,7 @@
 
 use super::security::{Key, Keys};
 use crate::sim::scenario::Strategy;
-use crate::toml_span::{line_column, Tree};
+use crate::util::toml_span::{line_column, Tree};
 use crate::{ConsensusParams, Protocol};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -31,7 +31,7 @@ pub struct PeerFile {
 }
 
 /// `[params]`: an optional preset plus per-field overrides.
-pub type ParamsFile = crate::params::ParamsSpec;
+pub type ParamsFile = crate::ParamsSpec;
 
 /// `[byzantine]`: this node answers queries by an adversary strategy instead of honestly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@
 use super::metrics::{DropReason, Metrics};
 use super::sockets::{bound_endpoint, bounded};
 use super::BridgeError;
-use crate::vote::{Vote, VoteError, VOTE_LEN};
+use crate::api::{Vote, VoteError, VOTE_LEN};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;

@@ -15,7 +15,8 @@
 //! A query is 20 bytes, an answer 16. Decoding never panics: any other input is a
 //! [`FrameError`] that says what is wrong.
 
-use crate::node::{Message, NodeId};
+use crate::node::decision::Message;
+use crate::node::NodeId;
 
 /// The two magic bytes that open every frame: "LX".
 pub const MAGIC: [u8; 2] = *b"LX";

@@ -30,7 +30,7 @@ pub use metrics::{DropReason, Metrics};
 pub use node::{Event, NodeReport};
 pub use security::{Key, Keys};
 
-use crate::commands::{EXIT_BAD_INPUT, EXIT_OK};
+use crate::util::console::{EXIT_BAD_INPUT, EXIT_OK};
 use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,7 +55,7 @@ pub enum BridgeError {
     NotInValidatorSet(u32),
     /// The stake weights are unusable.
     #[error("stake: {0}")]
-    Stake(crate::sim::stake::StakeError),
+    Stake(crate::node::StakeError),
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
@@ -97,10 +97,10 @@ pub fn run_node_blocking(
     settings: NodeSettings,
     exit_on_stdin_close: bool,
 ) -> Result<NodeReport, BridgeError> {
-    crate::signals::install();
+    crate::util::signals::install();
     let closed = exit_on_stdin_close.then(stdin_closed);
     let stop = || {
-        crate::signals::received().is_some()
+        crate::util::signals::received().is_some()
             || closed.as_ref().is_some_and(|c| c.load(Ordering::SeqCst))
     };
     node::run(settings, &stop, print_event)
@@ -133,7 +133,7 @@ pub fn node_command(config: &Path, exit_on_stdin_close: bool) -> u8 {
 pub fn keygen_command() -> u8 {
     match Keys::generate() {
         Ok(k) => {
-            crate::console::say(format_args!(
+            crate::util::console::say(format_args!(
                 "# This node's node.toml:\nsecret_key = \"{}\"\n# Its entry in other nodes' [[peers]]:\npublic_key = \"{}\"",
                 k.secret().to_z85(),
                 k.public().to_z85()

@@ -8,8 +8,8 @@ use super::baseline::{judge, measure, table, Baseline, Line, Status, FIGURES};
 use super::pool::{self, PoolOptions, Task};
 use super::records::unit;
 use super::{fail, read, to_json, write, ExperimentError};
-use crate::console::{say, EXIT_CHECK_FAILED, EXIT_OK};
 use crate::sim::Scenario;
+use crate::util::console::{say, EXIT_CHECK_FAILED, EXIT_OK};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -83,9 +83,9 @@ fn try_check(args: &CheckArgs) -> Result<u8, ExperimentError> {
     if batch.interrupted {
         eprintln!(
             "interrupted by {}: nothing checked or recorded",
-            crate::signals::name()
+            crate::util::signals::name()
         );
-        return Ok(crate::signals::exit_code());
+        return Ok(crate::util::signals::exit_code());
     }
     let mut lines = Vec::new();
     let mut updated = baseline.clone();

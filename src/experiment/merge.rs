@@ -8,7 +8,7 @@
 use super::records::{runs_header, RunRecord};
 use super::sweep::{write_outputs, Manifest, Shard, MANIFEST_FORMAT};
 use super::{fail, read, ExperimentError};
-use crate::console::{say, EXIT_OK};
+use crate::util::console::{say, EXIT_OK};
 use std::path::{Path, PathBuf};
 
 /// The arguments of `luxsim merge`.

@@ -113,7 +113,7 @@ fn read(path: &Path) -> Result<Vec<u8>, ExperimentError> {
 
 /// Writes a whole file atomically, naming it in the error.
 fn write(path: &Path, bytes: &[u8]) -> Result<(), ExperimentError> {
-    crate::sim::atomic::write_atomic(path, bytes).map_err(|source| ExperimentError::Write {
+    crate::util::atomic::write_atomic(path, bytes).map_err(|source| ExperimentError::Write {
         path: path.display().to_string(),
         source,
     })
@@ -129,5 +129,5 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
 /// Prints an error and returns the bad-input exit code.
 fn fail(e: &ExperimentError) -> u8 {
     eprintln!("error: {e}");
-    crate::console::EXIT_BAD_INPUT
+    crate::util::console::EXIT_BAD_INPUT
 }

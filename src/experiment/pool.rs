@@ -3,7 +3,7 @@
 //! Workers take the runs in task order; results come back in task order whatever the
 //! number of threads. The first SIGINT or SIGTERM stops the batch: no new run starts, and
 //! the runs under way stop at their next progress report and are left out (a run is kept
-//! only complete); a second signal exits at once (`crate::signals`).
+//! only complete); a second signal exits at once (`crate::util::signals`).
 
 use super::ExperimentError;
 use crate::sim::{self, RunOptions, Scenario, SimError, Summary};
@@ -15,12 +15,12 @@ use std::time::Duration;
 
 /// Installs the signal handlers (once per process; later calls do nothing).
 pub fn catch_interrupt() {
-    crate::signals::install();
+    crate::util::signals::install();
 }
 
 /// Whether SIGINT or SIGTERM has arrived.
 pub fn interrupted() -> bool {
-    crate::signals::received().is_some()
+    crate::util::signals::received().is_some()
 }
 
 /// One run to make: a scenario and the seed to run it with.
@@ -89,7 +89,7 @@ pub fn run_all(
                     bar.suspend(|| {
                         eprintln!(
                             "{}: stopping; the runs that finished are kept",
-                            crate::signals::name()
+                            crate::util::signals::name()
                         )
                     });
                 }

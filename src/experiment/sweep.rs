@@ -9,10 +9,10 @@ use super::grid::{Axis, Grid};
 use super::pool::{self, PoolOptions, Task};
 use super::records::{points_csv, points_header, runs_csv, runs_header, RunRecord};
 use super::{fail, read, to_json, write, ExperimentError};
-use crate::console::{say, EXIT_OK};
-use crate::sim::atomic::Staging;
 use crate::sim::scenario::Mode;
 use crate::sim::Scenario;
+use crate::util::atomic::Staging;
+use crate::util::console::{say, EXIT_OK};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::ops::Range;
@@ -305,12 +305,12 @@ fn try_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
     if batch.interrupted {
         eprintln!(
             "interrupted by {}: kept the {} of {} runs that finished in {} (sweep.json says \"partial\": true)",
-            crate::signals::name(),
+            crate::util::signals::name(),
             records.len(),
             tasks.len(),
             out.display()
         );
-        return Ok(crate::signals::exit_code());
+        return Ok(crate::util::signals::exit_code());
     }
     if !args.quiet {
         say(format_args!(
@@ -337,7 +337,7 @@ pub(super) fn write_outputs(
         path: dir.display().to_string(),
         source,
     };
-    crate::signals::while_writing(|| {
+    crate::util::signals::while_writing(|| {
         let staging = Staging::begin(dir).map_err(failed)?;
         let keys = manifest.keys();
         let rows: Vec<RunRecord> = records.iter().map(|(_, r)| r.clone()).collect();

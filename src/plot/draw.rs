@@ -109,7 +109,7 @@ pub fn write_figure<F: Figure>(fig: &F, path: &Path) -> Result<(), PlotError> {
     match format {
         Format::Svg => {
             let svg = svg_string(fig).map_err(failed)?;
-            crate::sim::atomic::write_atomic(path, svg.as_bytes()).map_err(write_err)
+            crate::util::atomic::write_atomic(path, svg.as_bytes()).map_err(write_err)
         }
         Format::Png => {
             let root = BitMapBackend::new(path, fig.size()).into_drawing_area();

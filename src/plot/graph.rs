@@ -353,5 +353,5 @@ pub fn write_dot(s: &Scenario, path: &Path) -> Result<(), PlotError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(write_err)?;
     }
-    crate::sim::atomic::write_atomic(path, network_dot(s).as_bytes()).map_err(write_err)
+    crate::util::atomic::write_atomic(path, network_dot(s).as_bytes()).map_err(write_err)
 }

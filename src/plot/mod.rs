@@ -124,7 +124,7 @@ pub fn command_plot(input: &Path, out: Option<&Path>) -> u8 {
     match plot(input, out) {
         Ok(files) => {
             for f in files {
-                crate::console::say(format_args!("wrote {}", f.display()));
+                crate::util::console::say(format_args!("wrote {}", f.display()));
             }
             EXIT_OK
         }
@@ -142,13 +142,13 @@ pub fn command_graph(scenario: &Path, set: &[String], out: Option<&Path>) -> u8 
         .and_then(|s| match out {
             Some(path) => write_dot(&s, path).map(|()| Some(path)),
             None => {
-                crate::console::say(network_dot(&s).trim_end());
+                crate::util::console::say(network_dot(&s).trim_end());
                 Ok(None)
             }
         });
     match result {
         Ok(Some(path)) => {
-            crate::console::say(format_args!("wrote {}", path.display()));
+            crate::util::console::say(format_args!("wrote {}", path.display()));
             EXIT_OK
         }
         Ok(None) => EXIT_OK,

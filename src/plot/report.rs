@@ -62,7 +62,7 @@ pub fn write_report(run_dir: &Path) -> Result<PathBuf, PlotError> {
     }
     let html = page(&summary, &figures);
     let path = dir.join("report.html");
-    crate::sim::atomic::write_atomic(&path, html.as_bytes()).map_err(|source| {
+    crate::util::atomic::write_atomic(&path, html.as_bytes()).map_err(|source| {
         PlotError::Write {
             path: path.clone(),
             source,

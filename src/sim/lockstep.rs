@@ -8,7 +8,6 @@
 //! the round budget is spent. Nodes poll in id order from one seeded generator, so a run
 //! is deterministic; there is no message-level network in this mode.
 
-use super::byzantine::{Adversary, Reply};
 use super::population::Population;
 use super::progress::{End, Progress, Watch};
 use super::rng::{rng_for, Purpose};
@@ -16,6 +15,7 @@ use super::scenario::Scenario;
 use super::summary::Outcomes;
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
+use crate::node::{Adversary, Reply};
 use crate::Decision;
 
 /// Counters of a lockstep run.

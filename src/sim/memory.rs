@@ -36,6 +36,26 @@ pub fn estimate(s: &Scenario) -> u64 {
     BASE.saturating_add(nodes.saturating_mul(per_node))
 }
 
+/// Refuses a run whose memory estimate (times `runs` at once) exceeds what is available,
+/// unless `skip`.
+pub fn check(scenario: &Scenario, runs: usize, skip: bool) -> Result<(), super::SimError> {
+    let need = estimate(scenario).saturating_mul(runs.max(1) as u64);
+    match available() {
+        Some(have) if need > have && !skip => Err(super::SimError::Memory {
+            need,
+            have,
+            nodes: scenario.network.nodes,
+            mode: if scenario.engine.is_ledger() {
+                scenario.engine.name()
+            } else {
+                scenario.mode.name()
+            },
+            runs,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The memory available to a new process now (`MemAvailable` in `/proc/meminfo`), if known.
 pub fn available() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;

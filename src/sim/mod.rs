@@ -5,10 +5,8 @@ pub mod latency;
 pub mod population;
 pub mod rng;
 pub mod scenario;
-pub mod stake;
 
 // Event mode: the virtual clock, the bus, the adversary, the world.
-pub mod byzantine;
 pub mod network;
 pub mod scheduler;
 pub mod world;
@@ -20,7 +18,6 @@ pub mod lockstep;
 pub mod ledger;
 
 // Outputs and the run itself.
-pub mod atomic;
 pub mod memory;
 pub mod progress;
 pub mod run;
@@ -28,7 +25,7 @@ pub mod summary;
 pub mod trace;
 
 pub use progress::{End, Progress};
-pub use run::{publish, rerun_digest, run, run_staged, RunOptions, RunReport};
+pub use run::{load, publish, rerun_digest, run, run_staged, RunOptions, RunReport};
 pub use scenario::{Scenario, ScenarioError};
 pub use summary::Summary;
 pub use trace::{TraceFormat, TraceLevel};
@@ -46,7 +43,7 @@ pub enum SimError {
     Latency(#[from] latency::LatencyError),
     /// The stake distribution is wrong.
     #[error("network.stake: {0}")]
-    Stake(#[from] stake::StakeError),
+    Stake(#[from] crate::node::StakeError),
     /// Writing an output failed.
     #[error("cannot write {path}: {source}")]
     Output {

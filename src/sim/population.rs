@@ -2,7 +2,7 @@
 
 use super::rng::{rng_for, Purpose};
 use super::scenario::Scenario;
-use super::stake::{StakeError, StakeSampler};
+use crate::node::{StakeError, StakeSampler};
 use rand::seq::SliceRandom;
 
 /// The nodes of a run, drawn from the scenario seed.

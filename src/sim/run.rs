@@ -5,7 +5,6 @@
 //! signal ([`RunOptions::stop_on_signal`]) still writes complete files for what it reached,
 //! with `"interrupted": true` in its summary.
 
-use super::atomic::{write_atomic, Staging};
 use super::lockstep;
 use super::population::Population;
 use super::progress::{End, Progress};
@@ -14,6 +13,7 @@ use super::summary::{ByzantineSummary, Outcomes, Summary};
 use super::trace::{Trace, TraceFormat, TraceLevel};
 use super::world::World;
 use super::SimError;
+use crate::util::atomic::{write_atomic, Staging};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ pub struct RunOptions {
     /// Show a progress bar on stderr (drawn only when stderr is a terminal).
     pub progress: bool,
     /// End the run at its next progress report once SIGINT or SIGTERM has arrived
-    /// (handlers installed by [`crate::signals::install`]); the run is then `interrupted`.
+    /// (handlers installed by [`crate::util::signals::install`]); the run is then `interrupted`.
     pub stop_on_signal: bool,
 }
 
@@ -54,6 +54,19 @@ pub struct RunReport {
     pub summary: Summary,
     /// The files written, under their final paths.
     pub files: Vec<PathBuf>,
+}
+
+/// Loads the scenario at `path` with `--set` overrides, its seed replaced by `seed` if any.
+pub fn load(
+    path: &std::path::Path,
+    set: &[String],
+    seed: Option<u64>,
+) -> Result<Scenario, SimError> {
+    let mut s = Scenario::load(path, set)?;
+    if let Some(seed) = seed {
+        s.seed = seed;
+    }
+    Ok(s)
 }
 
 /// Runs `scenario` once and publishes its outputs (if `opts.out_dir` is set).
@@ -96,7 +109,7 @@ pub fn run_staged(
     let stop_on_signal = opts.stop_on_signal;
     let mut watch = |p: Progress| {
         bar.update(p);
-        !(stop_on_signal && crate::signals::received().is_some())
+        !(stop_on_signal && crate::util::signals::received().is_some())
     };
     let byzantine = ByzantineSummary {
         count: pop.byzantine_count(),

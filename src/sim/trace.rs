@@ -18,7 +18,7 @@
 //! times. In lockstep mode poll events are left out of the digest (see
 //! [`Trace::without_poll_digest`]).
 
-use super::atomic::AtomicFile;
+use crate::util::atomic::AtomicFile;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{self, Write};

@@ -18,7 +18,6 @@
 //! the world as it is. In a `messages` trace the answer row is written when the query is
 //! sent, stamped with the time the answer leaves.
 
-use super::byzantine::{Adversary, Reply};
 use super::network::{Bus, Fate};
 use super::population::Population;
 use super::progress::{End, Progress, Watch};
@@ -28,7 +27,9 @@ use super::scheduler::{nanos, Nanos, Scheduler};
 use super::summary::Outcomes;
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
-use crate::node::{Input, Message, Node, NodeConfig, NodeId, Output, Timer};
+use crate::node::decision::{Input, Message, Node, NodeConfig, Output, Timer};
+use crate::node::NodeId;
+use crate::node::{Adversary, Reply};
 
 /// One scheduled event; kept at 24 bytes, since the queue moves millions of them.
 #[derive(Debug, Clone, Copy)]

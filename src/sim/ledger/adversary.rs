@@ -15,7 +15,7 @@
 use super::super::scenario::{Proposer, Strategy};
 use super::super::scheduler::Nanos;
 use super::production::Registry;
-use crate::ledger_node::{Ids, NodeId, GENESIS};
+use crate::node::ledger::{Ids, NodeId, GENESIS};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 

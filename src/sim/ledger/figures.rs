@@ -4,7 +4,7 @@ use super::super::scheduler::Nanos;
 use super::super::summary::Percentiles;
 use super::safety::Violation;
 use super::world::LedgerWorld;
-use crate::ledger_node::{LedgerKind, NodeId};
+use crate::node::ledger::{LedgerKind, NodeId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

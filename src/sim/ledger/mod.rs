@@ -1,5 +1,5 @@
 //! Ledgers in the simulator: `engine = "chain"` (Snowman) and `engine = "dag"` (Avalanche)
-//! in event mode. Honest nodes are [`crate::ledger_node::LedgerNode`]s; blocks and vertices
+//! in event mode. Honest nodes are [`crate::node::ledger::LedgerNode`]s; blocks and vertices
 //! are produced by slot leaders ([`production`]), travel over the same bus as every other
 //! message, and a safety checker ([`safety`]) watches every acceptance. See `docs/ledger.md`.
 

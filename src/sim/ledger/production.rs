@@ -16,9 +16,9 @@
 
 use super::super::rng::{rng_for, Purpose};
 use super::super::scheduler::{nanos, Nanos};
-use crate::ledger_node::{Item, NodeId, GENESIS};
+use crate::node::ledger::{Item, NodeId, GENESIS};
+use crate::node::StakeSampler;
 use crate::sim::scenario::{Leader, LedgerSpec};
-use crate::sim::stake::StakeSampler;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;

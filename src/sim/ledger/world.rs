@@ -10,7 +10,7 @@ use super::adversary::LedgerAdversary;
 use super::figures::Tally;
 use super::production::{Production, Proposal};
 use super::safety::SafetyChecker;
-use crate::ledger_node::{
+use crate::node::ledger::{
     Input, Item, LedgerConfig, LedgerKind, LedgerNode, Message, NodeId, Output, Timer,
 };
 use crate::sim::network::{Bus, Fate};
@@ -540,7 +540,7 @@ impl<'a> LedgerWorld<'a> {
 
 /// The trace kind and fields of a message: request, first id named, height.
 fn describe(msg: &Message) -> (Kind, Option<u32>, Option<u32>, Option<u32>) {
-    let first = |ids: &crate::ledger_node::Ids| ids.as_slice().first().map(|&i| i as u32);
+    let first = |ids: &crate::node::ledger::Ids| ids.as_slice().first().map(|&i| i as u32);
     match msg {
         Message::Query { request, tips, .. } => (Kind::Query, Some(*request), first(tips), None),
         Message::Answer { request, tips } => (Kind::Answer, Some(*request), first(tips), None),

@@ -6,7 +6,7 @@ use super::{Scenario, ScenarioError};
 use serde::Deserialize;
 use toml::Table;
 
-pub(super) use crate::toml_span::Tree;
+pub(super) use crate::util::toml_span::Tree;
 
 /// What error reporting needs: the text, its value spans and the overrides.
 pub(super) struct Ctx<'a> {
@@ -18,7 +18,7 @@ pub(super) struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn line_col(&self, offset: usize) -> (usize, usize) {
-        crate::toml_span::line_column(self.text, offset)
+        crate::util::toml_span::line_column(self.text, offset)
     }
 
     fn located(&self, invalid: bool, line: usize, column: usize, message: String) -> ScenarioError {

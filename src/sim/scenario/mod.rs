@@ -6,7 +6,6 @@
 //! at line 0 with `(set by --set key=value)` in the message.
 
 use crate::sim::latency::Latency;
-use crate::sim::stake::Stake;
 use crate::{ConsensusParams, Protocol};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -18,6 +17,7 @@ use locate::{Ctx, Tree};
 use overrides::Override;
 use validate::validate;
 
+pub use crate::node::{Stake, Strategy};
 pub use ledger::{Engine, Leader, LedgerSpec, Proposer, MAX_PARENTS};
 
 mod ledger;
@@ -310,38 +310,6 @@ impl Byzantine {
             (Some(c), _) => c,
             (None, Some(f)) => (f * honest_plus_byz_nodes as f64).round() as usize,
             (None, None) => 0,
-        }
-    }
-}
-
-/// How byzantine nodes answer queries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    /// Never answers.
-    Silent,
-    /// Always answers `target`.
-    Stubborn,
-    /// A uniformly random choice per answer.
-    Random,
-    /// A different answer per querier (querier id mod choices).
-    Equivocate,
-    /// Answers the current honest minority choice.
-    Balance,
-    /// Answers its honest preference just before the querier's poll timeout.
-    Delay,
-}
-
-impl Strategy {
-    /// The name used in scenario files.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Strategy::Silent => "silent",
-            Strategy::Stubborn => "stubborn",
-            Strategy::Random => "random",
-            Strategy::Equivocate => "equivocate",
-            Strategy::Balance => "balance",
-            Strategy::Delay => "delay",
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The `[params]` table: a preset plus per-field overrides ([`ParamsSpec`]), resolved on load.
 
-use crate::params::ParamsSpec;
 use crate::ConsensusParams;
+use crate::ParamsSpec;
 use serde::de::Deserializer;
 use serde::Deserialize;
 

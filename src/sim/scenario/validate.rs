@@ -2,7 +2,7 @@
 
 use super::locate::Ctx;
 use super::{Mode, Scenario, ScenarioError, Strategy};
-use crate::sim::stake::Stake;
+use crate::node::Stake;
 
 /// `network.partitions.0.end` -> `network.partitions[0].end`, as messages name keys.
 pub(super) fn key_name(path: &str) -> String {

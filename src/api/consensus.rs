@@ -15,7 +15,7 @@
 //! - `Dag` and `Avalanche`: [`Dag`]; each block is a vertex holding one transaction that
 //!   conflicts with the transactions of its siblings (blocks with the same parent).
 
-use crate::block::MAX_DATA_LEN;
+use crate::api::MAX_DATA_LEN;
 use crate::{
     Block, Chain, ChainError, ConsensusParams, Dag, DagError, EngineType, Flat, ParamsError,
     Protocol, Status, Vote, VoteType, GENESIS_ID,

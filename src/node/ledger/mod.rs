@@ -31,14 +31,14 @@
 //! vertex asked to be `anchored` (double spends) names only the last accepted vertex, so
 //! that it can lose only to its conflict.
 
-mod ledger;
+mod engines;
 mod polls;
 mod store;
 mod types;
 
-use crate::sim::stake::StakeSampler;
+use crate::node::StakeSampler;
 use crate::{Chain, Dag, Status};
-use ledger::Ledger;
+use engines::Ledger;
 use polls::{top, HeldPolls, Polls};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -50,8 +50,7 @@ pub use types::{
 
 pub use crate::node::NodeId;
 
-/// The genesis id of both engines: accepted from the start, never sent.
-pub const GENESIS: u64 = 0;
+pub use crate::GENESIS;
 /// Most ids a query or an answer names.
 pub const MAX_IDS: usize = 8;
 /// Most items one `Get` is answered with.

@@ -15,8 +15,8 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The id of the implicit genesis block: height 0, already accepted.
-pub const GENESIS_ID: u64 = 0;
+/// The id of the implicit genesis block: height 0, already accepted (the engines' [`crate::GENESIS`]).
+pub const GENESIS_ID: u64 = crate::GENESIS;
 
 /// The largest data payload a block may carry: 16 MiB.
 pub const MAX_DATA_LEN: usize = 16 * 1024 * 1024;

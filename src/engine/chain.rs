@@ -14,8 +14,7 @@ use crate::{ConsensusParams, Snowball, Status};
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
-/// The id of the implicit genesis block: height 0, accepted from the start.
-pub const GENESIS: u64 = 0;
+use crate::engine::GENESIS;
 
 /// Why a block cannot be added to a [`Chain`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -25,8 +25,3 @@ pub fn say(line: impl Display) {
         CLOSED.store(true, Ordering::Relaxed);
     }
 }
-
-/// Whether a write to stdout failed (the reader went away).
-pub fn stdout_closed() -> bool {
-    CLOSED.load(Ordering::Relaxed)
-}

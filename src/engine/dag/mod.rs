@@ -33,8 +33,7 @@ use crate::{ConsensusParams, Snowball, Status};
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
-/// Id of the implicit, always-accepted genesis vertex: name it as parent of the first vertices.
-pub const GENESIS: u64 = 0;
+use crate::engine::GENESIS;
 
 /// Why a vertex could not be added; the DAG is then left unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -8,7 +8,7 @@
 //! | 5 | vote type: 1 prefer, 2 accept, 3 reject |
 //! | 6-7 | reserved: zero when packed, ignored when unpacked |
 
-use crate::engine_type::EngineType;
+use crate::api::EngineType;
 use serde::{Deserialize, Serialize};
 
 /// The length in bytes of a packed compact vote.

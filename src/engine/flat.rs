@@ -10,8 +10,7 @@
 use crate::{ConsensusParams, Decision, Protocol, Status};
 use rustc_hash::FxHashMap;
 
-/// The id of the implicit genesis block: accepted from the start.
-pub const GENESIS: u64 = 0;
+use crate::engine::GENESIS;
 
 #[derive(Debug, Clone)]
 struct Item {

@@ -1,9 +1,41 @@
 //! Byzantine answerers: the strategies of the spec, applied to queries about one decision.
 
-use super::scenario::Strategy;
-use crate::node::NodeId;
+use super::NodeId;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// How byzantine nodes answer queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Never answers.
+    Silent,
+    /// Always answers `target`.
+    Stubborn,
+    /// A uniformly random choice per answer.
+    Random,
+    /// A different answer per querier (querier id mod choices).
+    Equivocate,
+    /// Answers the current honest minority choice.
+    Balance,
+    /// Answers its honest preference just before the querier's poll timeout.
+    Delay,
+}
+
+impl Strategy {
+    /// The name used in scenario files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::Silent => "silent",
+            Strategy::Stubborn => "stubborn",
+            Strategy::Random => "random",
+            Strategy::Equivocate => "equivocate",
+            Strategy::Balance => "balance",
+            Strategy::Delay => "delay",
+        }
+    }
+}
 
 /// How a Byzantine node answers one query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -7,7 +7,7 @@
 //! but keeps answering. The node knows nothing of the transport: the simulator and a socket
 //! bridge both drive it through [`Node::handle`].
 
-use crate::sim::stake::StakeSampler;
+use crate::node::StakeSampler;
 use crate::{ConsensusParams, Decision, Protocol};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

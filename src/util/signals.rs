@@ -4,7 +4,7 @@
 //! what they reached, pools start no new run. A second signal exits at once with 128 plus
 //! the signal's number, except while outputs are being written ([`while_writing`]): then it
 //! waits for the files to be complete. Outputs are published as a whole directory
-//! (`crate::sim::atomic::Staging`), so even SIGKILL never leaves a mixed set.
+//! (`crate::util::atomic::Staging`), so even SIGKILL never leaves a mixed set.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Once;

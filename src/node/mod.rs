@@ -1,0 +1,24 @@
+//! The validators: sans-I/O state machines, `(now, input)` in, outputs out, driven alike by
+//! the simulator's virtual clock and by the bridge's sockets.
+//!
+//! - [`decision`]: a validator of one decision ([`Node`]), polling k peers by stake;
+//! - [`ledger`]: a validator of a chain or a DAG ([`LedgerNode`]), with block and vertex
+//!   propagation;
+//! - [`StakeSampler`]: stake-weighted sampling of validators; [`Stake`]: stake
+//!   distributions;
+//! - [`Adversary`]: how Byzantine validators answer.
+//!
+//! This layer imports the engines and nothing of the simulator or the bridge.
+
+mod byzantine;
+pub mod decision;
+pub mod ledger;
+mod stake;
+
+pub use byzantine::{Adversary, Reply, Strategy};
+pub use decision::{Node, NodeConfig};
+pub use ledger::{LedgerConfig, LedgerKind, LedgerNode};
+pub use stake::{Stake, StakeError, StakeSampler};
+
+/// A validator's index in the validator set.
+pub type NodeId = u32;
