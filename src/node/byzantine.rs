@@ -104,10 +104,10 @@ fn extreme(counts: &[u64], better: impl Fn(u64, u64) -> bool) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::rng::{rng_for, Purpose};
+    use rand::SeedableRng;
 
     fn adversary(s: Strategy) -> Adversary {
-        Adversary::new(s, 1, 3, rng_for(1, Purpose::Adversary))
+        Adversary::new(s, 1, 3, ChaCha8Rng::seed_from_u64(1))
     }
 
     #[test]
