@@ -13,10 +13,10 @@ use super::frame::{Frame, FrameError};
 use super::health::Health;
 use super::metrics::{DropReason, Metrics};
 use super::node::{Event, NodeReport, Sockets};
-use crate::node::decision::{Input, Message, Output, Timer};
-use crate::node::Node;
+use crate::node::decision::{Input, Message, Output, Report, Timer};
 use crate::node::StakeSampler;
 use crate::node::{Adversary, Reply};
+use crate::node::{Node, Validator};
 use crate::{EngineType, Protocol, Vote, VoteType};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -445,6 +445,16 @@ impl Driver {
                 });
                 self.timers.push(Reverse((at, Pending::Poll(request))));
             }
+            Output::PollOpened { request, .. } => {
+                self.polls.entry(request).or_insert_with(|| PollTrack {
+                    started: now,
+                    owed: Vec::new(),
+                });
+            }
+            Output::Broadcast { .. } => {
+                debug_assert!(false, "a single-decision node never broadcasts");
+                self.metrics.drop_frame(DropReason::Unroutable);
+            }
             Output::PollRecorded { request, count, .. } => {
                 self.metrics.polls.inc();
                 if count as usize >= self.s.params.alpha_confidence {
@@ -456,7 +466,7 @@ impl Driver {
                 }
                 self.remember(request);
             }
-            Output::Decided { choice } => {
+            Output::Report(Report::Decided { choice }) => {
                 self.metrics.finalized.set(1.0);
                 self.decided = Some((choice, now as f64 / 1e6));
                 self.publish(choice, VoteType::Accept);

@@ -7,13 +7,10 @@
 //! but keeps answering. The node knows nothing of the transport: the simulator and a socket
 //! bridge both drive it through [`Node::handle`].
 
-use crate::node::StakeSampler;
+use super::{top, NoCommand, NodeId, StakeSampler, Validator};
 use crate::{ConsensusParams, Decision, Protocol};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-
-/// A validator's index in the validator set.
-pub type NodeId = u32;
 
 /// What nodes say to each other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,56 +41,20 @@ pub enum Timer {
     },
 }
 
-/// What drives a node.
+/// What a one-decision node reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Input {
-    /// Begin (or, after a crash, resume) polling.
-    Start,
-    /// A message arrived from a peer.
-    Message {
-        /// The sender.
-        from: NodeId,
-        /// What it said.
-        msg: Message,
-    },
-    /// A timer set earlier fired.
-    Timer(Timer),
-}
-
-/// What a node asks its driver to do, or reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
-    /// Send `msg` to `to`.
-    Send {
-        /// The recipient.
-        to: NodeId,
-        /// The message.
-        msg: Message,
-    },
-    /// Fire `timer` at time `at`.
-    SetTimer {
-        /// When, in the driver's clock.
-        at: u64,
-        /// Which timer.
-        timer: Timer,
-    },
-    /// A poll was recorded: its top choice had `count` votes out of `answers` answers.
-    PollRecorded {
-        /// The poll's request id.
-        request: u32,
-        /// The top choice (ties: smallest id); meaningless when `answers` is 0.
-        choice: u32,
-        /// Votes for it.
-        count: u32,
-        /// Answers received.
-        answers: u32,
-    },
+pub enum Report {
     /// The node finalized `choice`; reported once.
     Decided {
         /// The final choice.
         choice: u32,
     },
 }
+
+/// What drives a node.
+pub type Input = super::Input<Message, Timer, NoCommand>;
+/// What a node asks its driver to do, or reports.
+pub type Output = super::Output<Message, Timer, Report>;
 
 /// The settings of one node.
 #[derive(Debug, Clone)]
@@ -209,13 +170,9 @@ impl Polls {
         self.live -= 1;
         let slot = self.slot_mut(s);
         slot[LIVE] = 0;
-        let (mut choice, mut count) = (0u32, 0u32);
-        for (c, &n) in slot[IDS + k..IDS + k + choices].iter().enumerate() {
-            if n > count {
-                (choice, count) = (c as u32, n);
-            }
-        }
-        (slot[REQUEST], choice, count, slot[ANSWERS])
+        let votes = slot[IDS + k..IDS + k + choices].iter().copied();
+        let (choice, count) = top((0u64..).zip(votes)).unwrap_or((0, 0));
+        (slot[REQUEST], choice as u32, count, slot[ANSWERS])
     }
 }
 
@@ -250,11 +207,6 @@ impl Node {
         }
     }
 
-    /// This node's id.
-    pub fn id(&self) -> NodeId {
-        self.id
-    }
-
     /// The current preference.
     #[inline]
     pub fn preference(&self) -> usize {
@@ -270,11 +222,6 @@ impl Node {
     /// When the node finalized, in the driver's clock.
     pub fn decided_at(&self) -> Option<u64> {
         self.decided_at
-    }
-
-    /// Polls recorded so far.
-    pub fn polls_recorded(&self) -> u32 {
-        self.polls_recorded
     }
 
     /// Polls outstanding now.
@@ -296,7 +243,7 @@ impl Node {
 
     /// Handles one input at time `now`, appending what the driver must do to `out`.
     #[inline]
-    pub fn handle(
+    fn handle_input(
         &mut self,
         now: u64,
         input: Input,
@@ -330,6 +277,7 @@ impl Node {
                 self.polls.clear();
                 self.fill_polls(now, sampler, out);
             }
+            Input::Command(never) => match never {},
         }
     }
 
@@ -343,16 +291,16 @@ impl Node {
         self.polls_recorded += 1;
         out.push(Output::PollRecorded {
             request,
-            choice,
+            top: u64::from(choice),
             count,
             answers,
         });
         if self.decision.finalized() {
             if self.decided_at.is_none() {
                 self.decided_at = Some(now);
-                out.push(Output::Decided {
+                out.push(Output::Report(Report::Decided {
                     choice: self.decision.preference() as u32,
-                });
+                }));
             }
             self.polls.clear();
             return;
@@ -379,6 +327,11 @@ impl Node {
             slot[SAMPLED] = sampled.len() as u32;
             slot[IDS..IDS + sampled.len()].copy_from_slice(&sampled);
             self.polls.live += 1;
+            out.push(Output::PollOpened {
+                request,
+                deadline,
+                peers: sampled.len() as u32,
+            });
             for &to in &sampled {
                 out.push(Output::Send {
                     to,
@@ -391,6 +344,26 @@ impl Node {
             });
             self.polls.ids_buffer = sampled;
         }
+    }
+}
+
+impl Validator for Node {
+    type Message = Message;
+    type Timer = Timer;
+    type Command = NoCommand;
+    type Report = Report;
+
+    fn id(&self) -> NodeId {
+        self.id
+    }
+
+    #[inline]
+    fn handle(&mut self, now: u64, input: Input, sampler: &StakeSampler, out: &mut Vec<Output>) {
+        self.handle_input(now, input, sampler, out);
+    }
+
+    fn polls_recorded(&self) -> u32 {
+        self.polls_recorded
     }
 }
 
@@ -462,8 +435,9 @@ mod tests {
                 let msg = Message::Answer { request, choice: 1 };
                 n.handle(round, Input::Message { from: to, msg }, &sampler, &mut out);
             }
-            if let Some(Output::Decided { choice }) =
-                out.iter().find(|o| matches!(o, Output::Decided { .. }))
+            if let Some(Output::Report(Report::Decided { choice })) = out
+                .iter()
+                .find(|o| matches!(o, Output::Report(Report::Decided { .. })))
             {
                 decided = Some(*choice);
                 break;
@@ -548,7 +522,7 @@ mod tests {
             out[0],
             Output::PollRecorded {
                 request: 0,
-                choice: 1,
+                top: 1,
                 count: 1,
                 answers: 1
             }

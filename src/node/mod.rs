@@ -14,11 +14,13 @@ mod byzantine;
 pub mod decision;
 pub mod ledger;
 mod stake;
+mod validator;
 
 pub use byzantine::{Adversary, Reply, Strategy};
 pub use decision::{Node, NodeConfig};
 pub use ledger::{LedgerConfig, LedgerKind, LedgerNode};
 pub use stake::{Stake, StakeError, StakeSampler};
+pub use validator::{top, Input, InputOf, NoCommand, Output, OutputOf, Validator};
 
 /// A validator's index in the validator set.
 pub type NodeId = u32;

@@ -27,9 +27,9 @@ use super::scheduler::{nanos, Nanos, Scheduler};
 use super::summary::Outcomes;
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
-use crate::node::decision::{Input, Message, Node, NodeConfig, Output, Timer};
-use crate::node::NodeId;
+use crate::node::decision::{Input, Message, Node, NodeConfig, Output, Report, Timer};
 use crate::node::{Adversary, Reply};
+use crate::node::{NodeId, Validator};
 
 /// One scheduled event; kept at 24 bytes, since the queue moves millions of them.
 #[derive(Debug, Clone, Copy)]
@@ -381,9 +381,17 @@ impl<'a> World<'a> {
                     self.close_batch(id, request, at);
                     self.sched.at(at, Ev::Timer { node: id, timer });
                 }
+                Output::PollOpened { .. } => {}
+                Output::Broadcast { msg } => {
+                    for to in 0..self.nodes.len() as NodeId {
+                        if to != id {
+                            self.send(now, id, to, msg, trace)?;
+                        }
+                    }
+                }
                 Output::PollRecorded {
                     request,
-                    choice,
+                    top,
                     count,
                     answers,
                 } => trace.record(
@@ -392,13 +400,13 @@ impl<'a> World<'a> {
                         time: now,
                         node: id,
                         request: Some(request),
-                        choice: Some(choice),
+                        choice: Some(top as u32),
                         count: Some(count),
                         answers: Some(answers),
                         ..Event::default()
                     },
                 )?,
-                Output::Decided { choice } => {
+                Output::Report(Report::Decided { choice }) => {
                     self.finalized += 1;
                     trace.record(
                         Kind::Decide,

@@ -10,7 +10,7 @@
 //! so that accepted double spends get built upon.
 
 use super::store::Store;
-use super::{BlockHeader, IdsBuf, Item, LedgerKind, Output, Vertex, GENESIS};
+use super::{BlockHeader, IdsBuf, Item, LedgerKind, Output, Report, Vertex, GENESIS};
 use crate::{Chain, ConsensusParams, Dag, Status};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
@@ -170,8 +170,8 @@ impl Ledger {
                 for &(id, status) in c.decided() {
                     let height = height_of(id);
                     out.push(match status {
-                        Status::Accepted => Output::Accepted { id, height },
-                        _ => Output::Rejected { id, height },
+                        Status::Accepted => Output::Report(Report::Accepted { id, height }),
+                        _ => Output::Report(Report::Rejected { id, height }),
                     });
                 }
                 c.clear_decided();
@@ -205,7 +205,7 @@ impl Ledger {
                                 if live.get(&id).is_none_or(|&n| n == 0) {
                                     insert_sorted(settled, id);
                                 }
-                                out.push(Output::Accepted { id, height });
+                                out.push(Output::Report(Report::Accepted { id, height }));
                             }
                             Some(Status::Rejected) => {
                                 for &p in parents {
@@ -215,7 +215,7 @@ impl Ledger {
                                         insert_sorted(settled, p);
                                     }
                                 }
-                                out.push(Output::Rejected { id, height });
+                                out.push(Output::Report(Report::Rejected { id, height }));
                             }
                             _ => return true,
                         }
@@ -223,8 +223,12 @@ impl Ledger {
                     });
                     self.pending_txs.retain(|&(tx, key)| {
                         match d.tx_status(tx) {
-                            Some(Status::Accepted) => out.push(Output::TxAccepted { tx, key }),
-                            Some(Status::Rejected) => out.push(Output::TxRejected { tx, key }),
+                            Some(Status::Accepted) => {
+                                out.push(Output::Report(Report::TxAccepted { tx, key }))
+                            }
+                            Some(Status::Rejected) => {
+                                out.push(Output::Report(Report::TxRejected { tx, key }))
+                            }
                             _ => return true,
                         }
                         false

@@ -39,16 +39,17 @@ mod types;
 use crate::node::StakeSampler;
 use crate::{Chain, Dag, Status};
 use engines::Ledger;
-use polls::{top, HeldPolls, Polls};
+use polls::{HeldPolls, Polls};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use store::Store;
 
 pub use types::{
-    BlockHeader, Ids, IdsBuf, Input, Item, LedgerConfig, LedgerKind, Message, Output, Timer, Vertex,
+    BlockHeader, Command, Ids, IdsBuf, Input, Item, LedgerConfig, LedgerKind, Message, Output,
+    Report, Timer, Vertex,
 };
 
-pub use crate::node::NodeId;
+use super::{NodeId, Validator};
 
 pub use crate::GENESIS;
 /// Most ids a query or an answer names.
@@ -103,11 +104,6 @@ impl LedgerNode {
             bag: Vec::with_capacity(cfg.params.k * MAX_IDS),
             cascade: Vec::new(),
         }
-    }
-
-    /// This node's id.
-    pub fn id(&self) -> NodeId {
-        self.id
     }
 
     /// Chain or dag.
@@ -197,11 +193,6 @@ impl LedgerNode {
         self.ledger.has_processing()
     }
 
-    /// Polls recorded so far.
-    pub fn polls_recorded(&self) -> u32 {
-        self.polls_recorded
-    }
-
     /// Polls outstanding now.
     pub fn outstanding_polls(&self) -> usize {
         self.polls.live
@@ -218,7 +209,7 @@ impl LedgerNode {
     }
 
     /// Handles one input at time `now`, appending what the driver must do to `out`.
-    pub fn handle(
+    fn handle_input(
         &mut self,
         now: u64,
         input: Input,
@@ -251,11 +242,11 @@ impl LedgerNode {
                     self.fill_polls(now, sampler, out);
                 }
             }
-            Input::Propose { id, txs, anchored } => {
+            Input::Command(Command::Propose { id, txs, anchored }) => {
                 let (store, max) = (&self.store, self.max_parents);
                 let item = self.ledger.build(store, id, txs, anchored, max);
                 self.add(item.clone());
-                out.push(Output::Proposed(item.clone()));
+                out.push(Output::Report(Report::Proposed(item.clone())));
                 out.push(Output::Broadcast {
                     msg: Message::Push(item),
                 });
@@ -476,11 +467,12 @@ impl LedgerNode {
     fn record(&mut self, request: u32, answers: u32, bag: &[(u64, usize)], out: &mut Vec<Output>) {
         self.ledger.record(bag);
         self.polls_recorded += 1;
-        let (top, count) = top(bag);
+        let votes = bag.iter().map(|&(id, n)| (id, n as u32));
+        let (top, count) = crate::node::top(votes).unwrap_or((0, 0));
         out.push(Output::PollRecorded {
             request,
             top,
-            count: count as u32,
+            count,
             answers,
         });
         self.settle(out);
@@ -525,6 +517,11 @@ impl LedgerNode {
         let slot = &mut self.polls.slots[s];
         sampler.sample_distinct(&mut *self.rng, self.k, exclude, &mut slot.sampled);
         let request = slot.request;
+        out.push(Output::PollOpened {
+            request,
+            deadline,
+            peers: slot.sampled.len() as u32,
+        });
         for &to in &slot.sampled {
             let msg = Message::Query {
                 request,
@@ -539,6 +536,25 @@ impl LedgerNode {
             timer,
         });
         true
+    }
+}
+
+impl Validator for LedgerNode {
+    type Message = Message;
+    type Timer = Timer;
+    type Command = Command;
+    type Report = Report;
+
+    fn id(&self) -> NodeId {
+        self.id
+    }
+
+    fn handle(&mut self, now: u64, input: Input, sampler: &StakeSampler, out: &mut Vec<Output>) {
+        self.handle_input(now, input, sampler, out);
+    }
+
+    fn polls_recorded(&self) -> u32 {
+        self.polls_recorded
     }
 }
 

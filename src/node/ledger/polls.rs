@@ -102,17 +102,6 @@ impl Polls {
     }
 }
 
-/// The top entry of a bag: most votes, ties to the smallest id; `(0, 0)` when empty.
-pub(super) fn top(bag: &[(u64, usize)]) -> (u64, usize) {
-    let mut best = (0u64, 0usize);
-    for &(id, count) in bag {
-        if count > best.1 || (count == best.1 && count > 0 && id < best.0) {
-            best = (id, count);
-        }
-    }
-    best
-}
-
 /// A closed poll whose bag names items still being fetched.
 #[derive(Debug, Clone)]
 pub(super) struct Held {

@@ -58,9 +58,15 @@ impl Net {
                         }
                     }
                 }
-                Output::Accepted { id: b, .. } => self.accepted[id as usize].push(b),
-                Output::TxAccepted { tx, .. } => self.txs[id as usize].push((tx, Status::Accepted)),
-                Output::TxRejected { tx, .. } => self.txs[id as usize].push((tx, Status::Rejected)),
+                Output::Report(Report::Accepted { id: b, .. }) => {
+                    self.accepted[id as usize].push(b)
+                }
+                Output::Report(Report::TxAccepted { tx, .. }) => {
+                    self.txs[id as usize].push((tx, Status::Accepted))
+                }
+                Output::Report(Report::TxRejected { tx, .. }) => {
+                    self.txs[id as usize].push((tx, Status::Rejected))
+                }
                 _ => {}
             }
         }
@@ -80,11 +86,11 @@ impl Net {
     }
 
     fn propose(&mut self, id: NodeId, item: u64, txs: Vec<(u64, u64)>, anchored: bool) {
-        let input = Input::Propose {
+        let input = Input::Command(Command::Propose {
             id: item,
             txs,
             anchored,
-        };
+        });
         self.input(id, input);
     }
 }

@@ -226,20 +226,9 @@ pub enum Timer {
     Gossip,
 }
 
-/// What drives a ledger node.
+/// A ledger node's command: propose.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Input {
-    /// Begin (or, after a crash, resume) polling.
-    Start,
-    /// A message arrived from a peer.
-    Message {
-        /// The sender.
-        from: NodeId,
-        /// What it said.
-        msg: Message,
-    },
-    /// A timer set earlier fired.
-    Timer(Timer),
+pub enum Command {
     /// Propose item `id` now: a block on the preferred tip, or a vertex carrying `txs`.
     Propose {
         /// The new item's id (unique in the network).
@@ -251,41 +240,11 @@ pub enum Input {
     },
 }
 
-/// What a ledger node asks its driver to do, or reports.
+/// What a ledger node reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
-    /// Send `msg` to `to`.
-    Send {
-        /// The recipient.
-        to: NodeId,
-        /// The message.
-        msg: Message,
-    },
-    /// Send `msg` to every other validator.
-    Broadcast {
-        /// The message.
-        msg: Message,
-    },
-    /// Fire `timer` at time `at`.
-    SetTimer {
-        /// When, in the driver's clock.
-        at: u64,
-        /// Which timer.
-        timer: Timer,
-    },
+pub enum Report {
     /// The node proposed `item` (and broadcasts it).
     Proposed(Item),
-    /// A poll was recorded: its top item had `count` votes out of `answers` answers.
-    PollRecorded {
-        /// The poll's request id.
-        request: u32,
-        /// The item named most (ties: smallest id); 0 when nothing was named.
-        top: u64,
-        /// Answers naming it.
-        count: u32,
-        /// Answers received.
-        answers: u32,
-    },
     /// Block or vertex `id` at `height` was accepted.
     Accepted {
         /// The item.
@@ -315,6 +274,11 @@ pub enum Output {
         key: u64,
     },
 }
+
+/// What drives a ledger node.
+pub type Input = crate::node::Input<Message, Timer, Command>;
+/// What a ledger node asks its driver to do, or reports.
+pub type Output = crate::node::Output<Message, Timer, Report>;
 
 /// Which ledger a node keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,8 @@
 use super::super::scenario::{Proposer, Strategy};
 use super::super::scheduler::Nanos;
 use super::production::Registry;
-use crate::node::ledger::{Ids, NodeId, GENESIS};
+use crate::node::ledger::{Ids, GENESIS};
+use crate::node::NodeId;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 

@@ -9,7 +9,8 @@
 
 use super::adversary::Answer;
 use super::world::{Ev, LedgerWorld};
-use crate::node::ledger::{BlockHeader, Item, LedgerKind, Message, NodeId, MAX_ANCESTORS};
+use crate::node::ledger::{BlockHeader, Item, LedgerKind, Message, MAX_ANCESTORS};
+use crate::node::NodeId;
 use crate::sim::scenario::Proposer;
 use crate::sim::scheduler::Nanos;
 use crate::sim::trace::Trace;

@@ -4,7 +4,8 @@ use super::super::scheduler::Nanos;
 use super::super::summary::Percentiles;
 use super::safety::Violation;
 use super::world::LedgerWorld;
-use crate::node::ledger::{LedgerKind, NodeId};
+use crate::node::ledger::LedgerKind;
+use crate::node::{NodeId, Validator};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -16,7 +16,8 @@
 
 use super::super::rng::{rng_for, Purpose};
 use super::super::scheduler::{nanos, Nanos};
-use crate::node::ledger::{Item, NodeId, GENESIS};
+use crate::node::ledger::{Item, GENESIS};
+use crate::node::NodeId;
 use crate::node::StakeSampler;
 use crate::sim::scenario::{Leader, LedgerSpec};
 use rand::seq::SliceRandom;

@@ -2,7 +2,7 @@
 //! one height, nor conflicting transactions. The first violation is kept for the summary.
 
 use super::super::scheduler::Nanos;
-use crate::node::ledger::NodeId;
+use crate::node::NodeId;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 

@@ -11,8 +11,9 @@ use super::figures::Tally;
 use super::production::{Production, Proposal};
 use super::safety::SafetyChecker;
 use crate::node::ledger::{
-    Input, Item, LedgerConfig, LedgerKind, LedgerNode, Message, NodeId, Output, Timer,
+    Command, Input, Item, LedgerConfig, LedgerKind, LedgerNode, Message, Output, Report, Timer,
 };
+use crate::node::{NodeId, Validator};
 use crate::sim::network::{Bus, Fate};
 use crate::sim::population::Population;
 use crate::sim::progress::{End, Progress, Watch};
@@ -355,7 +356,7 @@ impl<'a> LedgerWorld<'a> {
         trace: &mut Trace,
     ) -> Result<u64, SimError> {
         let id = self.production.registry.next_id();
-        let input = Input::Propose { id, txs, anchored };
+        let input = Input::Command(Command::Propose { id, txs, anchored });
         self.drive(now, p, input, trace)?;
         Ok(id)
     }
@@ -435,7 +436,8 @@ impl<'a> LedgerWorld<'a> {
                 }
             }
             Output::SetTimer { at, timer } => self.sched.at(at, Ev::Timer { node: id, timer }),
-            Output::Proposed(item) => self.register(now, item, id, true, trace)?,
+            Output::PollOpened { .. } => {}
+            Output::Report(Report::Proposed(item)) => self.register(now, item, id, true, trace)?,
             Output::PollRecorded {
                 request,
                 top,
@@ -449,7 +451,7 @@ impl<'a> LedgerWorld<'a> {
                 };
                 trace.record(Kind::Poll, e)?;
             }
-            Output::Accepted { id: item, height } => {
+            Output::Report(Report::Accepted { id: item, height }) => {
                 trace.record(Kind::Accept, ev(item, Some(height as u32)))?;
                 let at = self.production.registry.get(item).map_or(now, |p| p.at);
                 self.tally.accepted(now, at);
@@ -465,11 +467,11 @@ impl<'a> LedgerWorld<'a> {
                     }
                 }
             }
-            Output::Rejected { id: item, height } => {
+            Output::Report(Report::Rejected { id: item, height }) => {
                 trace.record(Kind::Reject, ev(item, Some(height as u32)))?;
                 self.tally.rejected(item);
             }
-            Output::TxAccepted { tx, key } => {
+            Output::Report(Report::TxAccepted { tx, key }) => {
                 trace.record(Kind::AcceptTx, ev(tx, None))?;
                 self.tally.accepted_units += 1;
                 if self.safety.tx(id, tx, key, now) {
@@ -477,7 +479,7 @@ impl<'a> LedgerWorld<'a> {
                 }
                 self.tx_accepted(id);
             }
-            Output::TxRejected { tx, .. } => {
+            Output::Report(Report::TxRejected { tx, .. }) => {
                 trace.record(Kind::RejectTx, ev(tx, None))?;
                 self.tally.rejected_tx(tx);
                 if self.production.reissue(tx, now) {
