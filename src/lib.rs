@@ -24,17 +24,19 @@ struct PlotsDoctests;
 #[doc = include_str!("../docs/bridge.md")]
 struct BridgeDoctests;
 
-// The layers, bottom up; each imports only the ones above it in this list.
+// The layers (docs/architecture.md): engine, api, node, util at the bottom; sim and
+// bridge drive nodes; experiment and plot use sim; cli uses all. tests/layers.rs keeps
+// every import pointing down.
 mod api; // Consensus, Block, Vote: the Lux docs' API and its byte formats
 #[cfg(feature = "bridge")]
 pub mod bridge; // the same validators on ZeroMQ sockets (`luxsim node`, `luxsim cluster`)
-pub mod cli;
+pub mod cli; // every subcommand of the `luxsim` binary
 mod engine; // Slush, Snowflake, Snowball, Chain, Dag, ConsensusParams
 pub mod experiment; // sweeps, merges, the convergence check
 pub mod node; // the validators: sans-I/O state machines, stake sampling, Byzantine roles
 pub mod plot; // plots, network graphs, reports
 pub mod sim; // the simulator: scenarios, event and lockstep modes, traces, summaries
-mod util; // atomic outputs, signals, stdout, TOML locations // every subcommand of the `luxsim` binary
+mod util; // atomic outputs, signals, stdout, TOML locations
 
 pub use api::{
     Block, BlockError, Consensus, ConsensusError, EngineType, Stats, Vote, VoteError, VoteHandler,
