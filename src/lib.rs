@@ -47,3 +47,4 @@ pub use engine::{
     Protocol, Slush, Snowball, Snowflake, Status, GENESIS, PRESETS,
 };
 pub use util::console::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK};
+pub use util::toml_span::TomlError;

@@ -10,7 +10,7 @@ use crate::util::toml_span::{line_column, Tree};
 use crate::{ConsensusParams, Protocol};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// A peer as written in `[[peers]]`.
@@ -162,42 +162,9 @@ impl NodeSettings {
     }
 }
 
-/// Why a node file could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// Not valid TOML, or a key or value of the wrong name or type.
-    #[error("{origin}:{line}:{column}: {message}")]
-    Syntax {
-        /// The file name.
-        origin: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column, in characters.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
-    /// Well-formed but breaks a rule.
-    #[error("{origin}:{line}:{column}: {message}")]
-    Invalid {
-        /// The file name.
-        origin: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column, in characters.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
-}
+/// Why a node file could not be loaded: the located-TOML error scenarios share (never
+/// `BadOverride`: node files take no `--set`).
+pub type ConfigError = crate::util::toml_span::TomlError;
 
 struct Ctx<'a> {
     origin: &'a str,
@@ -213,12 +180,7 @@ impl Ctx<'_> {
             .find_map(|p| self.tree.span(p))
             .map_or(0, |s| s.start);
         let (line, column) = line_column(self.text, offset);
-        ConfigError::Invalid {
-            origin: self.origin.to_string(),
-            line,
-            column,
-            message: message.into(),
-        }
+        ConfigError::invalid(self.origin, line, column, message.into())
     }
 }
 
@@ -253,23 +215,14 @@ pub fn check_endpoint(s: &str) -> Result<(), String> {
 impl NodeFile {
     /// Reads and checks the node file at `path`.
     pub fn load(path: &Path) -> Result<NodeSettings, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::io(path, source))?;
         NodeFile::parse(&text, &path.display().to_string())
     }
 
     /// Parses and checks node-file `text`; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<NodeSettings, ConfigError> {
         let file: NodeFile = toml::from_str(text).map_err(|e| {
-            let (line, column) = line_column(text, e.span().map_or(0, |s| s.start));
-            ConfigError::Syntax {
-                origin: origin.to_string(),
-                line,
-                column,
-                message: e.message().trim_end().to_string(),
-            }
+            ConfigError::syntax(origin, text, e.span().map_or(0, |s| s.start), e.message())
         })?;
         let cx = Ctx {
             origin,

@@ -4,7 +4,85 @@
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::ops::Range;
+use std::path::PathBuf;
 use toml::Spanned;
+
+/// Why a TOML file (a scenario or a node config) could not be loaded, located at its file,
+/// line and column: the one error type of both loaders.
+#[derive(Debug, thiserror::Error)]
+pub enum TomlError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, or a key or value of the wrong name or type.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Syntax {
+        /// The file name.
+        origin: String,
+        /// 1-based line (0: the value came from `--set`).
+        line: usize,
+        /// 1-based column, in characters.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Well-formed but breaks a rule (e.g. a partition group beyond the last node).
+    #[error("{origin}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file name.
+        origin: String,
+        /// 1-based line (0: the value came from `--set`).
+        line: usize,
+        /// 1-based column, in characters.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A malformed `--set key.path=value` (scenarios only: node configs take no `--set`).
+    #[error("bad --set {arg:?}: {message}")]
+    BadOverride {
+        /// The argument as given.
+        arg: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl TomlError {
+    /// The file at `path` could not be read.
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> TomlError {
+        TomlError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// A `Syntax` error at byte `offset` of `text`; multi-line messages become one line.
+    pub(crate) fn syntax(origin: &str, text: &str, offset: usize, message: &str) -> TomlError {
+        let (line, column) = line_column(text, offset);
+        TomlError::Syntax {
+            origin: origin.to_string(),
+            line,
+            column,
+            message: message.trim().replace('\n', "; "),
+        }
+    }
+
+    /// An `Invalid` error at `line` and `column` (0, 0: not in the file).
+    pub(crate) fn invalid(origin: &str, line: usize, column: usize, message: String) -> TomlError {
+        TomlError::Invalid {
+            origin: origin.to_string(),
+            line,
+            column,
+            message,
+        }
+    }
+}
 
 /// Where each value of the file is: a tree of spanned values.
 pub(crate) enum Tree {
@@ -79,4 +157,31 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_file_line_and_column_in_characters() {
+        let text = "a = 1\nname = \"é\" x\n";
+        let offset = text.find('x').unwrap();
+        let e = TomlError::syntax("f.toml", text, offset, "  expected newline\nafter value  ");
+        assert_eq!(
+            e.to_string(),
+            "f.toml:2:12: expected newline; after value",
+            "column counts characters, not bytes; one line"
+        );
+    }
+
+    #[test]
+    fn spans_are_found_by_dotted_path() {
+        let text = "[net]\nnodes = 5\n[[peers]]\nid = 1\n[[peers]]\nid = 2\n";
+        let tree: Tree = toml::from_str(text).unwrap();
+        let at = |p: &str| tree.span(p).map(|s| line_column(text, s.start));
+        assert_eq!(at("net.nodes"), Some((2, 9)));
+        assert_eq!(at("peers.1.id"), Some((6, 6)));
+        assert_eq!(at("peers.2.id"), None);
+    }
 }

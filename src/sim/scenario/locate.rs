@@ -21,27 +21,18 @@ impl Ctx<'_> {
         crate::util::toml_span::line_column(self.text, offset)
     }
 
-    fn located(&self, invalid: bool, line: usize, column: usize, message: String) -> ScenarioError {
-        let origin = self.origin.to_string();
-        match invalid {
-            false => ScenarioError::Syntax {
-                origin,
-                line,
-                column,
-                message,
-            },
-            true => ScenarioError::Invalid {
-                origin,
-                line,
-                column,
-                message,
-            },
+    /// A `Syntax` error of a value that came from `--set` (line and column 0).
+    fn set_by_override(&self, message: String) -> ScenarioError {
+        ScenarioError::Syntax {
+            origin: self.origin.to_string(),
+            line: 0,
+            column: 0,
+            message,
         }
     }
 
     pub(super) fn syntax(&self, offset: usize, message: &str) -> ScenarioError {
-        let (line, column) = self.line_col(offset);
-        self.located(false, line, column, message.trim().replace('\n', "; "))
+        ScenarioError::syntax(self.origin, self.text, offset, message)
     }
 
     /// An `Invalid` error about `paths`: blamed on the last `--set` of any of them, else
@@ -49,13 +40,14 @@ impl Ctx<'_> {
     pub(super) fn invalid(&self, paths: &[&str], message: String) -> ScenarioError {
         let covers = |o: &&Override| paths.iter().any(|p| o.covers(p));
         if let Some(o) = self.sets.iter().rev().find(covers) {
-            return self.located(true, 0, 0, format!("{message} (set by --set {})", o.arg));
+            let message = format!("{message} (set by --set {})", o.arg);
+            return ScenarioError::invalid(self.origin, 0, 0, message);
         }
         let (line, column) = match paths.iter().find_map(|p| self.tree.span(p)) {
             Some(span) => self.line_col(span.start),
             None => (0, 0),
         };
-        self.located(true, line, column, message)
+        ScenarioError::invalid(self.origin, line, column, message)
     }
 
     /// Deserializes the overridden table; a failure is located in the file or blamed on a `--set`.
@@ -81,10 +73,10 @@ impl Ctx<'_> {
             if let Err(e) = Scenario::deserialize(t.clone()) {
                 if e.message().trim() == message {
                     let message = format!("{message} (set by --set {})", o.arg);
-                    return Err(self.located(false, 0, 0, message));
+                    return Err(self.set_by_override(message));
                 }
             }
         }
-        Err(self.located(false, 0, 0, message.to_string()))
+        Err(self.set_by_override(message.to_string()))
     }
 }

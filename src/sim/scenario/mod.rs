@@ -8,9 +8,8 @@
 use crate::sim::latency::Latency;
 use crate::{ConsensusParams, Protocol};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-use thiserror::Error;
 use toml::{Table, Value};
 
 use locate::{Ctx, Tree};
@@ -332,50 +331,8 @@ pub struct Expect {
     pub max_rounds: Option<u64>,
 }
 
-/// Why a scenario could not be loaded.
-#[derive(Debug, Error)]
-pub enum ScenarioError {
-    /// The file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// Not valid TOML, or a key or value of the wrong name or type.
-    #[error("{origin}:{line}:{column}: {message}")]
-    Syntax {
-        /// The file name.
-        origin: String,
-        /// 1-based line (0: the value came from `--set`).
-        line: usize,
-        /// 1-based column, in characters.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
-    /// Well-formed but breaks a rule (e.g. a partition group beyond the last node).
-    #[error("{origin}:{line}:{column}: {message}")]
-    Invalid {
-        /// The file name.
-        origin: String,
-        /// 1-based line (0: the value came from `--set`).
-        line: usize,
-        /// 1-based column, in characters.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
-    /// A malformed `--set key.path=value`.
-    #[error("bad --set {arg:?}: {message}")]
-    BadOverride {
-        /// The argument as given.
-        arg: String,
-        /// What is wrong.
-        message: String,
-    },
-}
+/// Why a scenario could not be loaded: the located-TOML error node configs share.
+pub type ScenarioError = crate::util::toml_span::TomlError;
 
 impl Scenario {
     /// The single-decision protocol the nodes run: the engine's own, or Snowball for chain
@@ -386,10 +343,8 @@ impl Scenario {
 
     /// Reads and loads the scenario at `path`, applying `--set` overrides.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::io(path, source))?;
         Scenario::parse(&text, &path.display().to_string(), overrides)
     }
 
