@@ -172,6 +172,12 @@ impl Polls {
         slot[LIVE] = 0;
         let votes = slot[IDS + k..IDS + k + choices].iter().copied();
         let (choice, count) = top((0u64..).zip(votes)).unwrap_or((0, 0));
+        // Answers never outnumber the peers sampled; votes never outnumber the answers.
+        debug_assert!(
+            slot[ANSWERS] as usize <= k,
+            "more answers than peers sampled"
+        );
+        debug_assert!(count <= slot[ANSWERS], "more votes than answers");
         (slot[REQUEST], choice as u32, count, slot[ANSWERS])
     }
 }
