@@ -37,6 +37,27 @@ fn event_mode_baseline(bencher: Bencher, nodes: usize) {
     });
 }
 
+/// The same run in exact mode (every query and answer an event handled by the node; same
+/// digest): what the short cut saves. The counter is again the number of messages.
+#[divan::bench(args = [2_000], sample_count = 3, sample_size = 1)]
+fn exact_mode_baseline(bencher: Bencher, nodes: usize) {
+    let mut s = scenario(
+        "scenarios/baseline.toml",
+        &[format!("network.nodes={nodes}")],
+    );
+    s.exact = true;
+    let messages = sim::run(&s, &RunOptions::default())
+        .unwrap()
+        .summary
+        .messages;
+    bencher.counter(ItemsCount::new(messages)).bench(|| {
+        sim::run(&s, &RunOptions::default())
+            .unwrap()
+            .summary
+            .messages
+    });
+}
+
 /// `scenarios/lockstep-1m.toml` (k = 20, pareto stake) at 100,000 and 1,000,000 nodes; the
 /// counter is the number of polls (node-rounds).
 #[divan::bench(args = [100_000, 1_000_000], sample_count = 1, sample_size = 1)]

@@ -128,19 +128,19 @@ pub enum VoteOutcome {
 
 #[derive(Debug, Clone)]
 #[allow(clippy::large_enum_variant)] // One per instance, matched on every vote: no boxing.
-enum Engine {
+enum Backend {
     Flat(Flat),
     Chain(Chain),
     Dag(Dag),
 }
 
-impl Engine {
+impl Backend {
     #[inline]
     fn status(&self, id: u64) -> Option<Status> {
         match self {
-            Engine::Flat(e) => e.status(id),
-            Engine::Chain(e) => e.status(id),
-            Engine::Dag(e) => e.vertex_status(id),
+            Backend::Flat(e) => e.status(id),
+            Backend::Chain(e) => e.status(id),
+            Backend::Dag(e) => e.vertex_status(id),
         }
     }
 }
@@ -149,7 +149,7 @@ impl Engine {
 pub struct Consensus {
     engine_type: EngineType,
     params: ConsensusParams,
-    engine: Engine,
+    engine: Backend,
     /// Nodes that voted in the current poll.
     voters: Vec<u32>,
     /// The current poll's bag: block id -> votes.
@@ -173,11 +173,11 @@ impl Consensus {
     pub fn new(engine_type: EngineType, params: ConsensusParams) -> Result<Self, ConsensusError> {
         params.validate()?;
         let engine = match engine_type {
-            EngineType::Snowball => Engine::Flat(Flat::new(Protocol::Snowball, &params)),
-            EngineType::Snowflake => Engine::Flat(Flat::new(Protocol::Snowflake, &params)),
-            EngineType::Slush => Engine::Flat(Flat::new(Protocol::Slush, &params)),
-            EngineType::Chain | EngineType::PostQuantum => Engine::Chain(Chain::new(&params)),
-            EngineType::Dag | EngineType::Avalanche => Engine::Dag(Dag::new(&params)),
+            EngineType::Snowball => Backend::Flat(Flat::new(Protocol::Snowball, &params)),
+            EngineType::Snowflake => Backend::Flat(Flat::new(Protocol::Snowflake, &params)),
+            EngineType::Slush => Backend::Flat(Flat::new(Protocol::Slush, &params)),
+            EngineType::Chain | EngineType::PostQuantum => Backend::Chain(Chain::new(&params)),
+            EngineType::Dag | EngineType::Avalanche => Backend::Dag(Dag::new(&params)),
         };
         Ok(Consensus {
             engine_type,
@@ -217,10 +217,10 @@ impl Consensus {
             return Err(ConsensusError::UnknownParent { block: id, parent });
         }
         let status = match &mut self.engine {
-            Engine::Flat(e) => e
+            Backend::Flat(e) => e
                 .add(id, parent)
                 .ok_or(ConsensusError::DuplicateBlock(id))?,
-            Engine::Chain(e) => e.add_block(id, parent, block.height).map_err(|e| match e {
+            Backend::Chain(e) => e.add_block(id, parent, block.height).map_err(|e| match e {
                 ChainError::UnknownParent { block, parent } => {
                     ConsensusError::UnknownParent { block, parent }
                 }
@@ -235,7 +235,7 @@ impl Consensus {
                     parent_height,
                 },
             })?,
-            Engine::Dag(e) => {
+            Backend::Dag(e) => {
                 e.add_vertex(id, &[parent], &[(id, parent)])
                     .map_err(|e| match e {
                         DagError::UnknownParent { vertex, parent } => {
@@ -343,9 +343,9 @@ impl Consensus {
     fn record_current_poll(&mut self) {
         self.stats.polls_recorded += 1;
         let decided = match &mut self.engine {
-            Engine::Flat(e) => e.record_poll(&self.bag),
-            Engine::Chain(e) => e.record_poll(&self.bag),
-            Engine::Dag(e) => {
+            Backend::Flat(e) => e.record_poll(&self.bag),
+            Backend::Chain(e) => e.record_poll(&self.bag),
+            Backend::Dag(e) => {
                 e.record_poll(&self.bag);
                 true
             }
@@ -359,15 +359,15 @@ impl Consensus {
 
     fn refresh_decided(&mut self) {
         let (accepted, rejected) = match &mut self.engine {
-            Engine::Flat(e) => {
+            Backend::Flat(e) => {
                 e.clear_decided();
                 (e.accepted(), e.rejected())
             }
-            Engine::Chain(e) => {
+            Backend::Chain(e) => {
                 e.clear_decided();
                 (e.accepted(), e.rejected())
             }
-            Engine::Dag(e) => (e.accepted_vertices(), e.rejected_vertices()),
+            Backend::Dag(e) => (e.accepted_vertices(), e.rejected_vertices()),
         };
         self.stats.blocks_accepted = accepted as u64;
         self.stats.blocks_rejected = rejected as u64;
@@ -386,9 +386,9 @@ impl Consensus {
     /// The preferred tip: the block this node would vote for (0 while there is none).
     pub fn preference(&self) -> u64 {
         match &self.engine {
-            Engine::Flat(e) => e.preference(),
-            Engine::Chain(e) => e.preference(),
-            Engine::Dag(e) => {
+            Backend::Flat(e) => e.preference(),
+            Backend::Chain(e) => e.preference(),
+            Backend::Dag(e) => {
                 let mut frontier = Vec::new();
                 e.preferred_frontier(&mut frontier);
                 frontier.last().copied().unwrap_or(e.last_accepted())

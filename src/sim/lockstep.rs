@@ -18,9 +18,9 @@ use super::SimError;
 use crate::node::{Adversary, Reply};
 use crate::Decision;
 
-/// Counters of a lockstep run.
+/// RoundCounters of a lockstep run.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Counters {
+pub struct RoundCounters {
     /// Polls recorded.
     pub polls: u64,
     /// Answers read.
@@ -39,7 +39,7 @@ pub fn run(
     trace: &mut Trace,
     outcomes: &mut Outcomes,
     watch: Watch,
-) -> Result<Counters, SimError> {
+) -> Result<RoundCounters, SimError> {
     let n = scenario.network.nodes;
     let k = scenario.params.k;
     let choices = scenario.workload.choices;
@@ -76,8 +76,8 @@ pub fn run(
     let mut rng = rng_for(scenario.seed, Purpose::Lockstep);
     let mut sample = Vec::with_capacity(k);
     let mut counts = vec![0u32; choices];
-    let mut c = Counters::default();
-    let progress = |c: &Counters, active: usize| Progress {
+    let mut c = RoundCounters::default();
+    let progress = |c: &RoundCounters, active: usize| Progress {
         at: c.rounds,
         budget: scenario.max_rounds,
         done: honest - active,

@@ -1,7 +1,7 @@
 //! The message bus: latency (with regions), loss, duplication, partitions and crashes.
 
 use super::latency::LatencySampler;
-use super::scenario::{Direction, Network as NetworkSpec};
+use super::scenario::{Direction, NetworkSpec};
 use super::scheduler::{nanos, Nanos};
 use crate::node::NodeId;
 use rand::Rng;

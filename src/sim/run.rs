@@ -132,7 +132,10 @@ pub fn run_staged(
     } else {
         let outcomes = match scenario.mode {
             Mode::Event => {
-                let mut world = World::new(scenario, pop)?;
+                // A messages trace comes out in time order only in exact mode; the digest
+                // is the same either way (tests/exact.rs).
+                let exact = scenario.exact || opts.trace == TraceLevel::Messages;
+                let mut world = World::new(scenario, pop, exact)?;
                 let c = world.run(&mut trace, &mut watch)?;
                 summary.events = c.events;
                 summary.messages = c.messages;

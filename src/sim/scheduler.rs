@@ -1,4 +1,5 @@
-//! The virtual clock: a queue of events ordered by (time, insertion sequence).
+//! The virtual clock: a queue of events ordered by (time, insertion sequence), where a
+//! sequence number may be reserved ahead and late events follow all others at their time.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -19,6 +20,8 @@ const BUCKET_BITS: u32 = 16;
 /// 1 s fits; a ring much longer than what is pending holds idle bucket capacity).
 const RING_BITS: u32 = 14;
 const RING: usize = 1 << RING_BITS;
+/// The first sequence number of late events ([`Scheduler::at_late`]); ordinary ones stay below.
+const LATE: u64 = 1 << 63;
 
 struct Entry<E> {
     time: Nanos,
@@ -72,6 +75,8 @@ pub struct Scheduler<E> {
     len: usize,
     now: Nanos,
     seq: u64,
+    /// Late events scheduled so far.
+    late: u64,
     popped: u64,
 }
 
@@ -93,6 +98,7 @@ impl<E> Scheduler<E> {
             len: 0,
             now: 0,
             seq: 0,
+            late: 0,
             popped: 0,
         }
     }
@@ -130,6 +136,38 @@ impl<E> Scheduler<E> {
         self.seq += 1;
         self.len += 1;
         self.place(e);
+    }
+
+    /// Reserves `n` consecutive sequence numbers, returning the first, for events scheduled
+    /// later with [`Scheduler::at_seq`] that must pop where an event scheduled now would.
+    #[inline]
+    pub fn reserve(&mut self, n: u64) -> u64 {
+        let first = self.seq;
+        self.seq += n;
+        debug_assert!(self.seq < LATE, "sequence numbers run into the late ones");
+        first
+    }
+
+    /// Schedules `event` at `time` (not before now) with a sequence number taken earlier
+    /// from [`Scheduler::reserve`]: among events at `time` it pops in that number's place.
+    #[inline]
+    pub fn at_seq(&mut self, time: Nanos, seq: u64, event: E) {
+        debug_assert!(time >= self.now, "an event scheduled in the past");
+        debug_assert!(seq < self.seq, "a sequence number that was not reserved");
+        self.len += 1;
+        self.place(Entry { time, seq, event });
+    }
+
+    /// Schedules `event` at `time` after every event at `time` scheduled with [`Scheduler::at`]
+    /// or [`Scheduler::at_seq`], whenever those are scheduled; late events at equal times pop
+    /// in the order they were scheduled.
+    #[inline]
+    pub fn at_late(&mut self, time: Nanos, event: E) {
+        let time = time.max(self.now);
+        let seq = LATE + self.late;
+        self.late += 1;
+        self.len += 1;
+        self.place(Entry { time, seq, event });
     }
 
     /// Schedules `event` `delay` nanoseconds from now.
@@ -277,6 +315,21 @@ mod tests {
         assert_eq!(s.pop_until(105), Some((105, 2)));
         assert!(s.is_empty());
         assert_eq!(s.pop_until(u64::MAX), None);
+    }
+
+    #[test]
+    fn reserved_events_pop_in_their_place_and_late_ones_last() {
+        let mut s = Scheduler::new();
+        s.at_late(10, "late1");
+        s.at(10, "a");
+        let r = s.reserve(2);
+        s.at(10, "b");
+        s.at_late(10, "late2");
+        s.at_seq(10, r + 1, "r1");
+        s.at_seq(10, r, "r0");
+        s.at(5, "first");
+        let order: Vec<_> = std::iter::from_fn(|| s.pop_until(u64::MAX).map(|e| e.1)).collect();
+        assert_eq!(order, ["first", "a", "r0", "r1", "b", "late1", "late2"]);
     }
 
     /// The calendar agrees with a plain sorted order on a mix of near, far, equal and

@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// The chain stays inline (it is polled on every answer); the large dag is boxed.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
-enum Engine {
+enum LedgerEngine {
     Chain(Chain),
     Dag(Box<Dag>),
 }
@@ -26,7 +26,7 @@ enum Engine {
 /// A node's engine and its bookkeeping.
 #[derive(Debug, Clone)]
 pub(super) struct Ledger {
-    engine: Engine,
+    engine: LedgerEngine,
     // Dag: processing vertices and txs (to report decisions), the decision counts last seen,
     // how often each conflict key was seen, the leaves.
     pending_vertices: Vec<u64>,
@@ -57,8 +57,8 @@ fn remove_sorted(v: &mut Vec<u64>, id: u64) {
 impl Ledger {
     pub(super) fn new(kind: LedgerKind, params: &ConsensusParams) -> Self {
         let engine = match kind {
-            LedgerKind::Chain => Engine::Chain(Chain::new(params)),
-            LedgerKind::Dag => Engine::Dag(Box::new(Dag::new(params))),
+            LedgerKind::Chain => LedgerEngine::Chain(Chain::new(params)),
+            LedgerKind::Dag => LedgerEngine::Dag(Box::new(Dag::new(params))),
         };
         Ledger {
             engine,
@@ -75,44 +75,44 @@ impl Ledger {
 
     pub(super) fn kind(&self) -> LedgerKind {
         match self.engine {
-            Engine::Chain(_) => LedgerKind::Chain,
-            Engine::Dag(_) => LedgerKind::Dag,
+            LedgerEngine::Chain(_) => LedgerKind::Chain,
+            LedgerEngine::Dag(_) => LedgerKind::Dag,
         }
     }
 
     pub(super) fn chain(&self) -> Option<&Chain> {
         match &self.engine {
-            Engine::Chain(c) => Some(c),
-            Engine::Dag(_) => None,
+            LedgerEngine::Chain(c) => Some(c),
+            LedgerEngine::Dag(_) => None,
         }
     }
 
     pub(super) fn dag(&self) -> Option<&Dag> {
         match &self.engine {
-            Engine::Chain(_) => None,
-            Engine::Dag(d) => Some(d),
+            LedgerEngine::Chain(_) => None,
+            LedgerEngine::Dag(d) => Some(d),
         }
     }
 
     pub(super) fn status(&self, id: u64) -> Option<Status> {
         match &self.engine {
-            Engine::Chain(c) => c.status(id),
-            Engine::Dag(d) => d.vertex_status(id),
+            LedgerEngine::Chain(c) => c.status(id),
+            LedgerEngine::Dag(d) => d.vertex_status(id),
         }
     }
 
     /// The last accepted block or vertex.
     pub(super) fn last_accepted(&self) -> u64 {
         match &self.engine {
-            Engine::Chain(c) => c.last_accepted(),
-            Engine::Dag(d) => d.last_accepted(),
+            LedgerEngine::Chain(c) => c.last_accepted(),
+            LedgerEngine::Dag(d) => d.last_accepted(),
         }
     }
 
     pub(super) fn accepted_items(&self) -> usize {
         match &self.engine {
-            Engine::Chain(c) => c.accepted(),
-            Engine::Dag(d) => d.accepted_vertices(),
+            LedgerEngine::Chain(c) => c.accepted(),
+            LedgerEngine::Dag(d) => d.accepted_vertices(),
         }
     }
 
@@ -123,16 +123,18 @@ impl Ledger {
 
     pub(super) fn has_processing(&self) -> bool {
         match &self.engine {
-            Engine::Chain(c) => c.preference() != c.last_accepted(),
-            Engine::Dag(d) => d.processing_vertices() > 0,
+            LedgerEngine::Chain(c) => c.preference() != c.last_accepted(),
+            LedgerEngine::Dag(d) => d.processing_vertices() > 0,
         }
     }
 
     /// Adds an item whose parents are all in the engine; false for a malformed one.
     pub(super) fn add(&mut self, item: &Item) -> bool {
         match (&mut self.engine, item) {
-            (Engine::Chain(c), Item::Block(b)) => c.add_block(b.id, b.parent, b.height).is_ok(),
-            (Engine::Dag(d), Item::Vertex(v)) => {
+            (LedgerEngine::Chain(c), Item::Block(b)) => {
+                c.add_block(b.id, b.parent, b.height).is_ok()
+            }
+            (LedgerEngine::Dag(d), Item::Vertex(v)) => {
                 if d.add_vertex(v.id, &v.parents, &v.txs).is_err() {
                     return false;
                 }
@@ -154,10 +156,10 @@ impl Ledger {
     /// Records a poll's bag.
     pub(super) fn record(&mut self, bag: &[(u64, usize)]) {
         match &mut self.engine {
-            Engine::Chain(c) => {
+            LedgerEngine::Chain(c) => {
                 c.record_poll(bag);
             }
-            Engine::Dag(d) => d.record_poll(bag),
+            LedgerEngine::Dag(d) => d.record_poll(bag),
         }
     }
 
@@ -166,7 +168,7 @@ impl Ledger {
     pub(super) fn settle(&mut self, store: &Store, out: &mut Vec<Output>) -> (IdsBuf, u64) {
         let height_of = |id: u64| store.get(id).map_or(0, Item::height);
         match &mut self.engine {
-            Engine::Chain(c) => {
+            LedgerEngine::Chain(c) => {
                 for &(id, status) in c.decided() {
                     let height = height_of(id);
                     out.push(match status {
@@ -187,7 +189,7 @@ impl Ledger {
                 }
                 (tips, height)
             }
-            Engine::Dag(d) => {
+            LedgerEngine::Dag(d) => {
                 let counts = [
                     d.accepted_vertices(),
                     d.rejected_vertices(),
@@ -281,7 +283,7 @@ impl Ledger {
     ) -> Item {
         let height_of = |id: u64| store.get(id).map_or(0, Item::height);
         match &self.engine {
-            Engine::Chain(c) => {
+            LedgerEngine::Chain(c) => {
                 let parent = c.preference();
                 let height = if parent == c.last_accepted() {
                     c.last_accepted_height()
@@ -290,7 +292,7 @@ impl Ledger {
                 } + 1;
                 Item::Block(BlockHeader { id, parent, height })
             }
-            Engine::Dag(d) => {
+            LedgerEngine::Dag(d) => {
                 let mut parents: Vec<u64> = Vec::with_capacity(max_parents);
                 if !anchored {
                     let mut clean = self

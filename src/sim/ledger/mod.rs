@@ -10,9 +10,10 @@ pub mod production;
 pub mod safety;
 pub mod world;
 
+pub use crate::sim::world::EventCounters;
 pub use figures::LedgerSummary;
 pub use safety::Violation;
-pub use world::{Counters, LedgerWorld};
+pub use world::LedgerWorld;
 
 use super::population::Population;
 use super::scenario::Scenario;
@@ -23,7 +24,7 @@ use super::SimError;
 #[derive(Debug, Clone)]
 pub struct LedgerRun {
     /// Events, messages and the end time.
-    pub counters: Counters,
+    pub counters: EventCounters,
     /// The ledger figures.
     pub summary: LedgerSummary,
     /// Honest nodes in all.

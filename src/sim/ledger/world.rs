@@ -18,7 +18,7 @@ use crate::sim::network::{Bus, Fate};
 use crate::sim::population::Population;
 use crate::sim::progress::{End, Progress, Watch};
 use crate::sim::rng::{rng_for, seed_for, Purpose};
-use crate::sim::scenario::{Engine, LedgerSpec, Scenario};
+use crate::sim::scenario::{LedgerSpec, Scenario, ScenarioEngine};
 use crate::sim::scheduler::{nanos, Nanos, Scheduler};
 use crate::sim::trace::{Event, Kind, Trace};
 use crate::sim::SimError;
@@ -47,7 +47,7 @@ pub(super) enum Ev {
     },
 }
 
-pub use crate::sim::world::Counters;
+use crate::sim::world::EventCounters;
 
 /// The simulated world of a chain or dag run.
 pub struct LedgerWorld<'a> {
@@ -84,7 +84,7 @@ impl<'a> LedgerWorld<'a> {
         let seed = scenario.seed;
         let spec = scenario.ledger();
         let kind = match scenario.engine {
-            Engine::Dag => LedgerKind::Dag,
+            ScenarioEngine::Dag => LedgerKind::Dag,
             _ => LedgerKind::Chain,
         };
         let latency = net.latency.sampler()?;
@@ -186,7 +186,7 @@ impl<'a> LedgerWorld<'a> {
 
     /// Runs to the end (see the module docs), a budget's end, or until `watch` says stop;
     /// `watch` is told the progress every 65,536 events.
-    pub fn run(&mut self, trace: &mut Trace, watch: Watch) -> Result<Counters, SimError> {
+    pub fn run(&mut self, trace: &mut Trace, watch: Watch) -> Result<EventCounters, SimError> {
         let budget = nanos(self.scenario.max_time);
         let max_events = self.scenario.max_events;
         let mut end = 0;
@@ -227,7 +227,7 @@ impl<'a> LedgerWorld<'a> {
                 End::MaxTime
             }
         };
-        Ok(Counters {
+        Ok(EventCounters {
             events: self.sched.popped(),
             messages: self.messages,
             end,

@@ -11,7 +11,7 @@ use std::time::Duration;
 /// The engine honest nodes run: one decision among n choices, or a growing ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Engine {
+pub enum ScenarioEngine {
     /// Slush over one decision.
     Slush,
     /// Snowflake over one decision.
@@ -25,14 +25,14 @@ pub enum Engine {
     Dag,
 }
 
-impl Engine {
+impl ScenarioEngine {
     /// The single-decision protocol, `None` for the ledger engines.
     pub fn protocol(self) -> Option<Protocol> {
         match self {
-            Engine::Slush => Some(Protocol::Slush),
-            Engine::Snowflake => Some(Protocol::Snowflake),
-            Engine::Snowball => Some(Protocol::Snowball),
-            Engine::Chain | Engine::Dag => None,
+            ScenarioEngine::Slush => Some(Protocol::Slush),
+            ScenarioEngine::Snowflake => Some(Protocol::Snowflake),
+            ScenarioEngine::Snowball => Some(Protocol::Snowball),
+            ScenarioEngine::Chain | ScenarioEngine::Dag => None,
         }
     }
 
@@ -44,11 +44,11 @@ impl Engine {
     /// The name used in scenario files.
     pub fn name(self) -> &'static str {
         match self {
-            Engine::Slush => "slush",
-            Engine::Snowflake => "snowflake",
-            Engine::Snowball => "snowball",
-            Engine::Chain => "chain",
-            Engine::Dag => "dag",
+            ScenarioEngine::Slush => "slush",
+            ScenarioEngine::Snowflake => "snowflake",
+            ScenarioEngine::Snowball => "snowball",
+            ScenarioEngine::Chain => "chain",
+            ScenarioEngine::Dag => "dag",
         }
     }
 }
@@ -156,8 +156,8 @@ pub(super) fn validate_ledger(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioErro
     keys.extend(shared_keys.iter().map(|&(k, g)| (k, g, "chain or dag")));
     for (key, given, used_by) in keys {
         let allowed = match used_by {
-            "chain" => engine == Engine::Chain,
-            "dag" => engine == Engine::Dag,
+            "chain" => engine == ScenarioEngine::Chain,
+            "dag" => engine == ScenarioEngine::Dag,
             _ => engine.is_ledger(),
         };
         if given && !allowed {

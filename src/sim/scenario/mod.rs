@@ -17,7 +17,7 @@ use overrides::Override;
 use validate::validate;
 
 pub use crate::node::{Stake, Strategy};
-pub use ledger::{Engine, Leader, LedgerSpec, Proposer, MAX_PARENTS};
+pub use ledger::{Leader, LedgerSpec, Proposer, ScenarioEngine, MAX_PARENTS};
 
 mod ledger;
 mod locate;
@@ -39,10 +39,14 @@ pub struct Scenario {
     pub seed: u64,
     /// The engine every honest node runs: one decision, chain or dag.
     #[serde(default)]
-    pub engine: Engine,
+    pub engine: ScenarioEngine,
     /// Event-driven (virtual time) or lockstep rounds.
     #[serde(default)]
     pub mode: Mode,
+    /// Event mode without the short cut: every query and answer is an event handled by the
+    /// node (same digests as the default, more events; see `docs/scenarios.md`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exact: bool,
     /// Virtual-time budget (event mode).
     #[serde(default = "default_max_time", with = "humantime_serde")]
     pub max_time: Duration,
@@ -57,7 +61,7 @@ pub struct Scenario {
     #[serde(default, deserialize_with = "params::resolve_params")]
     pub params: ConsensusParams,
     /// The simulated network.
-    pub network: Network,
+    pub network: NetworkSpec,
     /// What is being decided and the honest nodes' initial preferences.
     #[serde(default)]
     pub workload: Workload,
@@ -113,7 +117,7 @@ impl Mode {
 /// The simulated network: nodes, stake, latency, faults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Network {
+pub struct NetworkSpec {
     /// Number of nodes, honest and byzantine.
     pub nodes: usize,
     /// How stake is spread over the nodes.

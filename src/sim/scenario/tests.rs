@@ -270,7 +270,7 @@ fn ledger_engines_parse_with_their_defaults() {
     let chain = parse(&format!("engine = \"chain\"\n{MINIMAL}"), &[]).unwrap();
     assert_eq!(
         (chain.engine, chain.protocol()),
-        (Engine::Chain, Protocol::Snowball)
+        (ScenarioEngine::Chain, Protocol::Snowball)
     );
     assert!(chain.engine.is_ledger() && chain.engine.protocol().is_none());
     let l = chain.ledger();

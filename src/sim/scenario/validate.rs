@@ -100,6 +100,11 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
         ["max_time"],
         "must be greater than 0"
     );
+    check!(
+        !(s.exact && s.mode == Mode::Lockstep),
+        ["exact", "mode"],
+        "applies to mode = \"event\" only (lockstep rounds have no short cut to turn off)"
+    );
     check!(s.max_rounds >= 1, ["max_rounds"], "must be at least 1");
     check!(s.max_events >= 1, ["max_events"], "must be at least 1");
     if let Err(e) = s.params.validate() {

@@ -1,22 +1,31 @@
 //! Event mode: the nodes' state machines driven through the bus by the virtual clock.
 //!
-//! Two shortcuts keep the event count down, without changing any result:
+//! A query to an honest node is answered in one of two ways, with identical results (the
+//! contract [`crate::node::Validator`] states: an honest answer is a pure function of the
+//! answerer's preference; `tests/exact.rs` checks the digests agree on every run of the
+//! digest corpus):
 //!
-//! - A query to an honest node is not an event of its own. When it is sent, the bus decides
-//!   both legs at once (the query's delay and fate, then the answer's, from the arrival
-//!   time). The answer's choice is read, when it is delivered, from the answerer's preference
-//!   history as of the query's arrival: exactly what [`Node::handle`] would have answered
-//!   then, since every event before that time has been processed by then. A node crashed
-//!   when the query arrives does not answer.
-//! - The honest answers of one poll travel as one `Answers` event, due when the last of them
-//!   (before the poll's deadline) arrives; there they are handed to the node one by one, in
-//!   arrival order and each at its own time. Until the answer that completes a poll, answers
-//!   only count, so the poll is recorded at the same time and the same way as if each answer
-//!   were an event; a poll that misses answers is closed by its timeout as before.
+//! - **Fast** (the default, [`shortcut`]): the query is not an event of its own. The bus
+//!   decides both legs when it is sent, the answer's choice is read from the answerer's
+//!   preference history as of the query's arrival, and the honest answers of one poll travel
+//!   as one event.
+//! - **Exact** (`exact = true` in the scenario, `luxsim run --exact`, and every run that
+//!   writes a `messages` trace; [`exact`]): every query reaches the answerer as an event at
+//!   its arrival and [`Node::handle`] answers it; every answer is an event of its own.
 //!
-//! Queries to Byzantine nodes and their answers are events, since the adversary reacts to
-//! the world as it is. In a `messages` trace the answer row is written when the query is
-//! sent, stamped with the time the answer leaves.
+//! Both modes draw from the bus in the same order (an answer's journey is drawn when its
+//! query is sent), an answer that completes a poll pops where the fast mode's batch does,
+//! and a query is handled after every other event of its instant (so it sees the answerer's
+//! preference "as of" its arrival, changes at that time included). In exact mode the
+//! `messages` trace is in time order; in fast mode each answer row is written when its query
+//! is sent, stamped with the time the answer leaves.
+//!
+//! Invariants, checked by `debug_assert!`: each node sees its inputs in non-decreasing time,
+//! its preference history is in non-decreasing time, a crashed node neither handles inputs nor
+//! sends, and a poll never counts more answers than peers it sampled (in the node).
+
+mod exact;
+mod shortcut;
 
 use super::network::{Bus, Fate};
 use super::population::Population;
@@ -30,6 +39,7 @@ use super::SimError;
 use crate::node::decision::{Input, Message, Node, NodeConfig, Output, Report, Timer};
 use crate::node::{Adversary, Reply};
 use crate::node::{NodeId, Validator};
+use exact::Pending;
 
 /// One scheduled event; kept at 24 bytes, since the queue moves millions of them.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +65,14 @@ enum Ev {
         to: NodeId,
         request: u32,
         batch: u32,
+    },
+    /// Exact mode: a query reaching honest node `to`; the journey of its answer, drawn when
+    /// the query was sent, is `pending[slot]` (`NO_ANSWER` if `to` is down on arrival).
+    Ask {
+        to: NodeId,
+        from: NodeId,
+        request: u32,
+        slot: u32,
     },
     Timer {
         node: NodeId,
@@ -89,9 +107,9 @@ impl Ev {
     }
 }
 
-/// Counters of an event-mode run.
+/// EventCounters of an event-mode run.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Counters {
+pub struct EventCounters {
     /// Events processed.
     pub events: u64,
     /// Messages sent.
@@ -107,13 +125,26 @@ pub struct World<'a> {
     scenario: &'a Scenario,
     pop: Population,
     nodes: Vec<Node>,
-    down: Vec<bool>,
+    /// How many scenario crashes keep each node down now (overlapping ones nest).
+    down: Vec<u16>,
+    /// The time of each node's last input, for the monotonic-time invariant.
+    clock: Vec<Nanos>,
     split: Vec<u64>,
-    /// Honest answers of the poll whose queries are being sent: (arrival, answerer, asked).
+    /// Whether every query and answer goes through [`Node::handle`] (see the module docs).
+    exact: bool,
+    /// Fast mode: honest answers of the poll whose queries are being sent:
+    /// (arrival, answerer, asked).
     open: Vec<(Nanos, NodeId, Nanos)>,
-    /// Answer batches in flight, by index; `free_batches` lists the unused ones.
+    /// Fast mode: answer batches in flight, by index; `free_batches` lists the unused ones.
     batches: Vec<Vec<(Nanos, NodeId, Nanos)>>,
     free_batches: Vec<u32>,
+    /// Exact mode: the answers drawn for queries in flight, by slot; `free_pending` lists
+    /// the unused slots and `open_pending` those of the poll whose queries are being sent.
+    pending: Vec<Pending>,
+    free_pending: Vec<u32>,
+    open_pending: Vec<u32>,
+    /// Exact mode: the slot of the query being answered.
+    answering: Option<u32>,
     /// Each node's preference changes: (time, preference), oldest first.
     history: Vec<Vec<(Nanos, u32)>>,
     /// The last entry of each history, compact so that most answers hit the cache.
@@ -130,8 +161,9 @@ pub struct World<'a> {
 }
 
 impl<'a> World<'a> {
-    /// Builds the nodes, the bus and the adversary of `scenario`.
-    pub fn new(scenario: &'a Scenario, pop: Population) -> Result<Self, SimError> {
+    /// Builds the nodes, the bus and the adversary of `scenario`; `exact` sends every query
+    /// and answer through [`Node::handle`] (see the module docs).
+    pub fn new(scenario: &'a Scenario, pop: Population, exact: bool) -> Result<Self, SimError> {
         let net = &scenario.network;
         let seed = scenario.seed;
         let latency = net.latency.sampler()?;
@@ -194,14 +226,20 @@ impl<'a> World<'a> {
             })
             .collect();
         Ok(World {
+            exact,
             open: Vec::new(),
             batches: Vec::new(),
             free_batches: Vec::new(),
+            pending: Vec::new(),
+            free_pending: Vec::new(),
+            open_pending: Vec::new(),
+            answering: None,
             latest: nodes.iter().map(|n| (0, n.preference() as u32)).collect(),
             history,
             crashes,
             scenario,
-            down: vec![false; net.nodes],
+            down: vec![0; net.nodes],
+            clock: vec![0; net.nodes],
             nodes,
             pop,
             split,
@@ -217,7 +255,7 @@ impl<'a> World<'a> {
 
     /// Runs until every honest node finalized, nothing is left to do, a budget ends or
     /// `watch` says stop; `watch` is told the progress every 65,536 events.
-    pub fn run(&mut self, trace: &mut Trace, watch: Watch) -> Result<Counters, SimError> {
+    pub fn run(&mut self, trace: &mut Trace, watch: Watch) -> Result<EventCounters, SimError> {
         let budget = nanos(self.scenario.max_time);
         let max_events = self.scenario.max_events;
         let mut end = 0;
@@ -257,7 +295,7 @@ impl<'a> World<'a> {
                 End::MaxTime
             }
         };
-        Ok(Counters {
+        Ok(EventCounters {
             events: self.sched.popped(),
             messages: self.messages,
             end,
@@ -284,10 +322,15 @@ impl<'a> World<'a> {
         o
     }
 
+    #[inline]
+    fn is_down(&self, node: NodeId) -> bool {
+        self.down[node as usize] > 0
+    }
+
     fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
         match ev {
             Ev::Start(n) => {
-                if !self.down[n as usize] {
+                if !self.is_down(n) {
                     self.drive(now, n, Input::Start, trace)?;
                 }
             }
@@ -303,28 +346,21 @@ impl<'a> World<'a> {
                 request,
                 choice,
             } => self.deliver(now, to, from, Message::Answer { request, choice }, trace)?,
-            Ev::Answers { to, request, batch } => {
-                let answers = std::mem::take(&mut self.batches[batch as usize]);
-                for &(arrival, from, asked) in &answers {
-                    if self.down_at(to, arrival) {
-                        continue;
-                    }
-                    let pref = self.preference_at(from, asked);
-                    let msg = Node::answer(request, pref as usize);
-                    self.drive(arrival, to, Input::Message { from, msg }, trace)?;
-                }
-                self.batches[batch as usize] = answers;
-                self.batches[batch as usize].clear();
-                self.free_batches.push(batch);
-            }
+            Ev::Answers { to, request, batch } => self.answers(now, to, request, batch, trace)?,
+            Ev::Ask {
+                to,
+                from,
+                request,
+                slot,
+            } => self.ask(now, to, from, request, slot, trace)?,
             Ev::Timer { node, timer } => {
-                if !self.down[node as usize] {
+                if !self.is_down(node) {
                     self.drive(now, node, Input::Timer(timer), trace)?;
                 }
             }
             Ev::Crash { first, last } => {
                 for n in first..=last {
-                    self.down[n as usize] = true;
+                    self.down[n as usize] += 1;
                     trace.record(
                         Kind::Crash,
                         Event {
@@ -337,7 +373,7 @@ impl<'a> World<'a> {
             }
             Ev::Recover { first, last } => {
                 for n in first..=last {
-                    self.down[n as usize] = false;
+                    self.down[n as usize] -= 1;
                     trace.record(
                         Kind::Recover,
                         Event {
@@ -346,7 +382,7 @@ impl<'a> World<'a> {
                             ..Event::default()
                         },
                     )?;
-                    if !self.pop.byzantine[n as usize] {
+                    if !self.pop.byzantine[n as usize] && !self.is_down(n) {
                         self.drive(now, n, Input::Start, trace)?;
                     }
                 }
@@ -362,6 +398,12 @@ impl<'a> World<'a> {
         input: Input,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
+        debug_assert!(!self.is_down(id), "a crashed node handles an input");
+        debug_assert!(
+            now >= self.clock[id as usize],
+            "node {id} sees time run backwards"
+        );
+        self.clock[id as usize] = now;
         let node = &mut self.nodes[id as usize];
         let before = node.preference();
         node.handle(now, input, &self.pop.sampler, &mut self.out);
@@ -369,7 +411,12 @@ impl<'a> World<'a> {
         if before != after {
             self.split[before] -= 1;
             self.split[after] += 1;
-            self.history[id as usize].push((now, after as u32));
+            let h = &mut self.history[id as usize];
+            debug_assert!(
+                h.last().is_none_or(|&(t, _)| t <= now),
+                "history out of order"
+            );
+            h.push((now, after as u32));
             self.latest[id as usize] = (now, after as u32);
         }
         let mut out = std::mem::take(&mut self.out);
@@ -378,7 +425,11 @@ impl<'a> World<'a> {
                 Output::Send { to, msg } => self.send(now, id, to, msg, trace)?,
                 Output::SetTimer { at, timer } => {
                     let Timer::PollTimeout { request } = timer;
-                    self.close_batch(id, request, at);
+                    if self.exact {
+                        self.close_pending();
+                    } else {
+                        self.close_batch(id, request, at);
+                    }
                     self.sched.at(at, Ev::Timer { node: id, timer });
                 }
                 Output::PollOpened { .. } => {}
@@ -446,25 +497,10 @@ impl<'a> World<'a> {
                 // querier's deadline; the bus still decides whether it is lost or cut.
                 self.messages += 1;
                 let fate = self.bus.route(now, me, from);
-                if trace.wants(Kind::Answer) {
-                    let kind = match fate {
-                        Fate::Lost => Kind::Lost,
-                        Fate::Partitioned => Kind::Cut,
-                        Fate::Delivered(..) => Kind::Answer,
-                    };
-                    let e = Event {
-                        time: now,
-                        node: me,
-                        peer: Some(from),
-                        request: Some(request),
-                        choice: Some(choice),
-                        ..Event::default()
-                    };
-                    trace.record(kind, e)?;
-                }
+                let msg = Message::Answer { request, choice };
+                record_message(trace, now, me, from, msg, fate)?;
                 if let Fate::Delivered(..) = fate {
                     let at = deadline.saturating_sub(1).max(now);
-                    let msg = Message::Answer { request, choice };
                     self.sched.at(at, Ev::deliver(from, me, msg));
                 }
                 Ok(())
@@ -480,7 +516,7 @@ impl<'a> World<'a> {
         msg: Message,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
-        if self.down[to as usize] {
+        if self.is_down(to) {
             return Ok(());
         }
         if self.pop.byzantine[to as usize] {
@@ -488,6 +524,96 @@ impl<'a> World<'a> {
         } else {
             self.drive(now, to, Input::Message { from, msg }, trace)
         }
+    }
+
+    fn send(
+        &mut self,
+        now: Nanos,
+        from: NodeId,
+        to: NodeId,
+        msg: Message,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        debug_assert!(!self.is_down(from), "a crashed node sends");
+        match msg {
+            Message::Query { request, deadline } if !self.pop.byzantine[to as usize] => {
+                return self.query_honest(now, from, to, request, deadline, trace);
+            }
+            Message::Answer { request, choice } if self.answering.is_some() => {
+                return self.answer_exact(now, from, to, request, choice, trace);
+            }
+            _ => {}
+        }
+        self.messages += 1;
+        let fate = self.bus.route(now, from, to);
+        record_message(trace, now, from, to, msg, fate)?;
+        if let Fate::Delivered(first, second) = fate {
+            self.sched
+                .at(now.saturating_add(first), Ev::deliver(to, from, msg));
+            if let Some(d) = second {
+                self.sched
+                    .at(now.saturating_add(d), Ev::deliver(to, from, msg));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a query to an honest node and draws its answer's journey at once (in both
+    /// modes, so that the bus draws in the same order).
+    fn query_honest(
+        &mut self,
+        now: Nanos,
+        from: NodeId,
+        to: NodeId,
+        request: u32,
+        deadline: Nanos,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        self.messages += 1;
+        let fate = self.bus.route(now, from, to);
+        record_message(
+            trace,
+            now,
+            from,
+            to,
+            Message::Query { request, deadline },
+            fate,
+        )?;
+        let Fate::Delivered(first, second) = fate else {
+            return Ok(());
+        };
+        for delay in std::iter::once(first).chain(second) {
+            let asked = now.saturating_add(delay);
+            if self.down_at(to, asked) {
+                if self.exact {
+                    let ev = Ev::Ask {
+                        to,
+                        from,
+                        request,
+                        slot: exact::NO_ANSWER,
+                    };
+                    self.sched.at_late(asked, ev);
+                }
+                continue;
+            }
+            // Fast mode counts the answer now; exact mode when it is sent (so not if the run
+            // ends before the query arrives).
+            self.messages += u64::from(!self.exact);
+            let back = self.bus.route(asked, to, from);
+            if self.exact {
+                self.draw_pending(asked, to, from, request, deadline, back);
+            } else {
+                self.draw_answer(asked, to, from, request, back, trace)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a scenario crash keeps `node` down at time `t`.
+    fn down_at(&self, node: NodeId, t: Nanos) -> bool {
+        self.crashes.iter().any(|&(first, last, from, to)| {
+            (first..=last).contains(&node) && (from..to).contains(&t)
+        })
     }
 
     /// `node`'s preference as of time `t` (changes at `t` included).
@@ -503,166 +629,41 @@ impl<'a> World<'a> {
             .find(|&&(at, _)| at <= t)
             .map_or(h[0].1, |&(_, p)| p)
     }
+}
 
-    /// Whether a scenario crash keeps `node` down at time `t`.
-    fn down_at(&self, node: NodeId, t: Nanos) -> bool {
-        self.crashes.iter().any(|&(first, last, from, to)| {
-            (first..=last).contains(&node) && (from..to).contains(&t)
-        })
+/// Writes the `messages`-level row of `msg`, sent at `time` from `from` to `to`, which met
+/// `fate` (kind `lost` or `cut` when it was dropped).
+fn record_message(
+    trace: &mut Trace,
+    time: Nanos,
+    from: NodeId,
+    to: NodeId,
+    msg: Message,
+    fate: Fate,
+) -> Result<(), SimError> {
+    if !trace.wants(Kind::Query) {
+        return Ok(());
     }
-
-    fn send(
-        &mut self,
-        now: Nanos,
-        from: NodeId,
-        to: NodeId,
-        msg: Message,
-        trace: &mut Trace,
-    ) -> Result<(), SimError> {
-        if let Message::Query { request, .. } = msg {
-            if !self.pop.byzantine[to as usize] {
-                return self.query_honest(now, from, to, request, trace);
-            }
-        }
-        self.messages += 1;
-        let fate = self.bus.route(now, from, to);
-        if trace.wants(Kind::Query) {
-            let (request, choice) = match msg {
-                Message::Query { request, .. } => (request, None),
-                Message::Answer { request, choice } => (request, Some(choice)),
-            };
-            let kind = match (fate, choice) {
-                (Fate::Lost, _) => Kind::Lost,
-                (Fate::Partitioned, _) => Kind::Cut,
-                (_, None) => Kind::Query,
-                (_, Some(_)) => Kind::Answer,
-            };
-            let e = Event {
-                time: now,
-                node: from,
-                peer: Some(to),
-                request: Some(request),
-                choice,
-                ..Event::default()
-            };
-            trace.record(kind, e)?;
-        }
-        if let Fate::Delivered(first, second) = fate {
-            self.sched
-                .at(now.saturating_add(first), Ev::deliver(to, from, msg));
-            if let Some(d) = second {
-                self.sched
-                    .at(now.saturating_add(d), Ev::deliver(to, from, msg));
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends a query to an honest node and decides its answer's journey at once.
-    fn query_honest(
-        &mut self,
-        now: Nanos,
-        from: NodeId,
-        to: NodeId,
-        request: u32,
-        trace: &mut Trace,
-    ) -> Result<(), SimError> {
-        self.messages += 1;
-        let fate = self.bus.route(now, from, to);
-        let messages = trace.wants(Kind::Query);
-        if messages {
-            let kind = match fate {
-                Fate::Lost => Kind::Lost,
-                Fate::Partitioned => Kind::Cut,
-                Fate::Delivered(..) => Kind::Query,
-            };
-            let e = Event {
-                time: now,
-                node: from,
-                peer: Some(to),
-                request: Some(request),
-                ..Event::default()
-            };
-            trace.record(kind, e)?;
-        }
-        let Fate::Delivered(first, second) = fate else {
-            return Ok(());
-        };
-        for delay in std::iter::once(first).chain(second) {
-            let asked = now.saturating_add(delay);
-            if self.down_at(to, asked) {
-                continue;
-            }
-            self.messages += 1;
-            let back = self.bus.route(asked, to, from);
-            if messages {
-                let kind = match back {
-                    Fate::Lost => Kind::Lost,
-                    Fate::Partitioned => Kind::Cut,
-                    Fate::Delivered(..) => Kind::Answer,
-                };
-                let e = Event {
-                    time: asked,
-                    node: to,
-                    peer: Some(from),
-                    request: Some(request),
-                    ..Event::default()
-                };
-                trace.record(kind, e)?;
-            }
-            if let Fate::Delivered(d1, d2) = back {
-                for d in std::iter::once(d1).chain(d2) {
-                    self.open.push((asked.saturating_add(d), to, asked));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Schedules the honest answers gathered for `node`'s poll `request` (its queries were
-    /// just sent) as one event at the last arrival before `deadline`; later ones are useless.
-    ///
-    /// Answers only count toward the poll until the one that completes it, and they arrive in
-    /// time order within the batch, so the poll is recorded exactly when (and as) the
-    /// answer-by-answer simulation would record it.
-    fn close_batch(&mut self, node: NodeId, request: u32, deadline: Nanos) {
-        if self.open.is_empty() {
-            return;
-        }
-        let batch = match self.free_batches.pop() {
-            Some(b) => b,
-            None => {
-                self.batches.push(Vec::new());
-                (self.batches.len() - 1) as u32
-            }
-        };
-        let answers = &mut self.batches[batch as usize];
-        answers.extend(self.open.drain(..).filter(|a| a.0 <= deadline));
-        // Stable: answers arriving at the same time keep the order they were sent in.
-        answers.sort_by_key(|a| a.0);
-        // A duplicated answer counts once, at its first arrival: drop the later copies, so
-        // that the batch is due exactly when the last answerer's first copy lands.
-        let mut i = 0;
-        while i < answers.len() {
-            let from = answers[i].1;
-            if answers[..i].iter().any(|a| a.1 == from) {
-                answers.remove(i);
-            } else {
-                i += 1;
-            }
-        }
-        match answers.last() {
-            Some(&(last, _, _)) => self.sched.at(
-                last,
-                Ev::Answers {
-                    to: node,
-                    request,
-                    batch,
-                },
-            ),
-            None => self.free_batches.push(batch),
-        }
-    }
+    let (request, choice) = match msg {
+        Message::Query { request, .. } => (request, None),
+        Message::Answer { request, choice } => (request, Some(choice)),
+    };
+    let kind = match (fate, choice) {
+        (Fate::Lost, _) => Kind::Lost,
+        (Fate::Partitioned, _) => Kind::Cut,
+        (_, None) => Kind::Query,
+        (_, Some(_)) => Kind::Answer,
+    };
+    let e = Event {
+        time,
+        node: from,
+        peer: Some(to),
+        request: Some(request),
+        choice,
+        ..Event::default()
+    };
+    trace.record(kind, e)?;
+    Ok(())
 }
 
 #[cfg(test)]

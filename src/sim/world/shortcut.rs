@@ -1,0 +1,136 @@
+//! Fast mode's short cut: an honest answer is read from the answerer's preference history,
+//! and the honest answers of one poll travel as one event (see the module docs of
+//! [`super`]).
+//!
+//! When a query to an honest node is sent, the bus decides both legs at once (the query's
+//! delay and fate, then the answer's, from the arrival time). The answer's choice is read,
+//! when it is delivered, from the answerer's preference history as of the query's arrival:
+//! exactly what [`Node::handle`](crate::node::decision::Node) would have answered then, since
+//! every event before that time has been processed by then. A node crashed when the query
+//! arrives does not answer.
+//!
+//! The honest answers of one poll travel as one `Answers` event, due when the last of them
+//! (before the poll's deadline) arrives; there they are handed to the node one by one, in
+//! arrival order. Until the answer that completes a poll (the last one: a poll completes
+//! when every peer it sampled has answered), answers only count, so the poll is recorded at
+//! the same time and the same way as if each answer were an event; a poll that misses
+//! answers is closed by its timeout as before. Every answer is handed over at the batch's
+//! time, so that each node sees its inputs in time order.
+
+use super::{Ev, World};
+use crate::node::decision::{Input, Node};
+use crate::node::NodeId;
+use crate::sim::network::Fate;
+use crate::sim::scheduler::Nanos;
+use crate::sim::trace::{Event, Kind, Trace};
+use crate::sim::SimError;
+
+impl World<'_> {
+    /// Notes the answer to a query that reaches honest node `to` at `asked`, whose journey
+    /// back is `back`; its `messages` row is written now.
+    pub(super) fn draw_answer(
+        &mut self,
+        asked: Nanos,
+        to: NodeId,
+        from: NodeId,
+        request: u32,
+        back: Fate,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        if trace.wants(Kind::Answer) {
+            let kind = match back {
+                Fate::Lost => Kind::Lost,
+                Fate::Partitioned => Kind::Cut,
+                Fate::Delivered(..) => Kind::Answer,
+            };
+            let e = Event {
+                time: asked,
+                node: to,
+                peer: Some(from),
+                request: Some(request),
+                ..Event::default()
+            };
+            trace.record(kind, e)?;
+        }
+        if let Fate::Delivered(d1, d2) = back {
+            for d in std::iter::once(d1).chain(d2) {
+                self.open.push((asked.saturating_add(d), to, asked));
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the honest answers of batch `batch` (poll `request` of node `to`) over at `now`.
+    pub(super) fn answers(
+        &mut self,
+        now: Nanos,
+        to: NodeId,
+        request: u32,
+        batch: u32,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        let answers = std::mem::take(&mut self.batches[batch as usize]);
+        for &(arrival, from, asked) in &answers {
+            if self.down_at(to, arrival) {
+                continue;
+            }
+            if self.is_down(to) {
+                // Down now (since after `arrival`): the poll cannot complete, and a crashed
+                // node handles nothing.
+                continue;
+            }
+            let pref = self.preference_at(from, asked);
+            let msg = Node::answer(request, pref as usize);
+            self.drive(now, to, Input::Message { from, msg }, trace)?;
+        }
+        self.batches[batch as usize] = answers;
+        self.batches[batch as usize].clear();
+        self.free_batches.push(batch);
+        Ok(())
+    }
+
+    /// Schedules the honest answers gathered for `node`'s poll `request` (its queries were
+    /// just sent) as one event at the last arrival before `deadline`; later ones are useless.
+    ///
+    /// Answers only count toward the poll until the one that completes it, and they arrive in
+    /// time order within the batch, so the poll is recorded exactly when (and as) the
+    /// answer-by-answer simulation would record it.
+    pub(super) fn close_batch(&mut self, node: NodeId, request: u32, deadline: Nanos) {
+        if self.open.is_empty() {
+            return;
+        }
+        let batch = match self.free_batches.pop() {
+            Some(b) => b,
+            None => {
+                self.batches.push(Vec::new());
+                (self.batches.len() - 1) as u32
+            }
+        };
+        let answers = &mut self.batches[batch as usize];
+        answers.extend(self.open.drain(..).filter(|a| a.0 <= deadline));
+        // Stable: answers arriving at the same time keep the order they were sent in.
+        answers.sort_by_key(|a| a.0);
+        // A duplicated answer counts once, at its first arrival: drop the later copies, so
+        // that the batch is due exactly when the last answerer's first copy lands.
+        let mut i = 0;
+        while i < answers.len() {
+            let from = answers[i].1;
+            if answers[..i].iter().any(|a| a.1 == from) {
+                answers.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        match answers.last() {
+            Some(&(last, _, _)) => self.sched.at(
+                last,
+                Ev::Answers {
+                    to: node,
+                    request,
+                    batch,
+                },
+            ),
+            None => self.free_batches.push(batch),
+        }
+    }
+}
