@@ -10,7 +10,7 @@
 //!    `bench/transport-choice/` measures pyzmq and the pure-Rust zeromq crate the same way.
 //! 2. A 5-node `luxsim cluster` (127.0.0.1): time to finality, five runs.
 
-use luxsim::bridge::cluster::{run_cluster, ClusterArgs};
+use luxsim::bridge::{run_cluster, ClusterArgs};
 use luxsim::bridge::{Metrics, Network};
 use luxsim::{EngineType, Vote, VoteType};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,7 +45,7 @@ fn publisher(endpoint: &str) {
 }
 
 fn votes_between_processes() {
-    let port = luxsim::bridge::cluster::free_ports(1).unwrap()[0];
+    let port = luxsim::bridge::free_ports(1).unwrap()[0];
     let endpoint = format!("tcp://127.0.0.1:{port}");
     // Nanoseconds since `base` of the first vote (0: none yet), and the counts.
     let base = Instant::now();

@@ -5,7 +5,7 @@
 use divan::counter::ItemsCount;
 use divan::{black_box, Bencher};
 use luxsim::node::{Stake, StakeSampler};
-use luxsim::sim::latency::Latency;
+use luxsim::sim::Latency;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;

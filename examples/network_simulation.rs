@@ -5,7 +5,7 @@
 //! cargo run --release --example network_simulation
 //! ```
 
-use luxsim::sim::latency::Latency;
+use luxsim::sim::Latency;
 use luxsim::sim::{run, RunOptions, Scenario};
 use std::path::Path;
 use std::time::Duration;

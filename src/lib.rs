@@ -26,7 +26,10 @@ struct BridgeDoctests;
 
 // The layers (docs/architecture.md): engine, api, node, util at the bottom; sim and
 // bridge drive nodes; experiment and plot use sim; cli uses all. tests/layers.rs keeps
-// every import pointing down.
+// every import pointing down. The engines and the Lux API are re-exported here; each
+// upper layer is a namespace whose files are private and whose public surface is what its
+// `mod.rs` re-exports (plus two documented schemas, `sim::scenario` and `sim::trace`, the
+// two validator kinds, `node::decision` and `node::ledger`, and `plot::draw`).
 mod api; // Consensus, Block, Vote: the Lux docs' API and its byte formats
 #[cfg(feature = "bridge")]
 pub mod bridge; // the same validators on ZeroMQ sockets (`luxsim node`, `luxsim cluster`)

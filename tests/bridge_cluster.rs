@@ -103,7 +103,7 @@ fn the_shipped_compose_node_files_run_as_a_cluster_on_loopback() {
     // deploy/compose/node-*.toml as written, with the service names and container ports
     // mapped onto 127.0.0.1 (Docker itself does not run here).
     let dir = temp_dir("compose");
-    let ports = luxsim::bridge::cluster::free_ports(15).unwrap();
+    let ports = luxsim::bridge::free_ports(15).unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut nodes = Vec::new();
     for i in 0..5 {

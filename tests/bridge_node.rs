@@ -7,9 +7,9 @@
 mod bridge_support;
 
 use bridge_support::*;
-use luxsim::bridge::cluster::free_ports;
-use luxsim::bridge::config::ParamsFile;
-use luxsim::bridge::frame::Frame;
+use luxsim::bridge::free_ports;
+use luxsim::bridge::Frame;
+use luxsim::bridge::ParamsFile;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
@@ -376,13 +376,13 @@ fn spoofed_senders_are_refused_and_nothing_is_reflected() {
     let stranger = luxsim::bridge::Keys::generate().unwrap();
     let s = ctx.socket(zmq::DEALER).unwrap();
     s.set_linger(0).unwrap(); // its query is never delivered: do not wait for it at the end
-    luxsim::bridge::sockets::curve_client(&s, &stranger, &node_key).unwrap();
+    luxsim::bridge::curve_client(&s, &stranger, &node_key).unwrap();
     s.connect(&listen).unwrap();
     s.send(query(1, 1), zmq::DONTWAIT).ok();
     // 2. Validator 2 (an insider) claims to be validator 1: dropped as spoofed.
     let insider = ctx.socket(zmq::DEALER).unwrap();
     insider.set_linger(0).unwrap();
-    luxsim::bridge::sockets::curve_client(&insider, &k[2], &node_key).unwrap();
+    luxsim::bridge::curve_client(&insider, &k[2], &node_key).unwrap();
     insider.connect(&listen).unwrap();
     for r in 0..10 {
         insider.send(query(1, r), 0).unwrap();

@@ -526,7 +526,7 @@ fn sweep_plot_has_lines_per_other_key_and_a_heat_map() {
 fn sweep_with_one_key_has_no_heat_map() {
     let dir = temp("sweep-one");
     let points = write_points(&dir, false);
-    let sweep = luxsim::plot::sweep::load(&points).unwrap();
+    let sweep = luxsim::plot::load_sweep(&points).unwrap();
     assert_eq!(sweep.keys, ["params.k", "byzantine.fraction"]);
     assert_eq!(sweep.varied, [0]);
     assert_eq!(sweep.columns, ["finality_p50_ms", "finality_p99_ms"]);

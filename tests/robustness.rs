@@ -4,7 +4,7 @@
 //! rerunning; the failing input is printed. `fuzz/` holds the same targets for cargo-fuzz,
 //! which searches further with coverage guidance (see `docs/fuzzing.md`).
 
-use luxsim::experiment::records::{runs_header, RunRecord};
+use luxsim::experiment::{runs_header, RunRecord};
 use luxsim::experiment::{Axis, Manifest, Shard};
 use luxsim::sim::scenario::Mode;
 use luxsim::sim::Scenario;
@@ -277,18 +277,18 @@ fn sweep_manifests_and_runs_csv() {
 fn traces_and_points_for_the_plots() {
     let csv = b"time_ns,node,kind,peer,request,choice,count,answers\n1,2,poll,,3,1,15,20\n5,2,decide,,,1,,\n7,3,query,4,9,,,\n".to_vec();
     feed("trace.csv", 8, &[csv], |b| {
-        let _ = luxsim::plot::input::read_run(b, false, None, Path::new("t.csv"));
+        let _ = luxsim::plot::read_run(b, false, None, Path::new("t.csv"));
     });
     let jsonl = br#"{"time_ns":1,"node":2,"kind":"poll","peer":null,"request":3,"choice":1,"count":15,"answers":20}
 {"time_ns":5,"node":2,"kind":"decide","peer":null,"request":null,"choice":1,"count":null,"answers":null}
 "#
     .to_vec();
     feed("trace.jsonl", 9, &[jsonl], |b| {
-        let _ = luxsim::plot::input::read_run(b, true, None, Path::new("t.jsonl"));
+        let _ = luxsim::plot::read_run(b, true, None, Path::new("t.jsonl"));
     });
     let points = b"params.k,runs,finality_runs,finality_mean_ms,finality_p50_ms,finality_p90_ms,finality_p99_ms,safety_violation_share,finished_share\n10,2,2,200,100,300,300,0.5,0.5\n20,1,0,,,,,0,0\n".to_vec();
     feed("points.csv", 10, &[points], |b| {
-        let _ = luxsim::plot::sweep::read(b, Path::new("points.csv"));
+        let _ = luxsim::plot::read_sweep(b, Path::new("points.csv"));
     });
 }
 
@@ -296,14 +296,14 @@ fn traces_and_points_for_the_plots() {
 fn baselines() {
     let seeds = vec![shipped("results/baseline.json")];
     feed("Baseline::parse", 11, &seeds, |b| {
-        let _ = luxsim::experiment::baseline::Baseline::parse(b, "baseline.json");
+        let _ = luxsim::experiment::Baseline::parse(b, "baseline.json");
     });
 }
 
 #[cfg(feature = "bridge")]
 #[test]
 fn bridge_frames_and_node_files() {
-    use luxsim::bridge::frame::Frame;
+    use luxsim::bridge::Frame;
     use luxsim::bridge::NodeFile;
     let frames: Vec<Vec<u8>> = vec![
         Frame::Query {

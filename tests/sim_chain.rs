@@ -5,8 +5,8 @@
 //! whole file runs in seconds in the debug profile.
 
 use luxsim::node::NodeId;
-use luxsim::sim::ledger::{simulate, LedgerWorld};
 use luxsim::sim::{run, RunOptions, Scenario, ScenarioError, Summary, TraceFormat, TraceLevel};
+use luxsim::sim::{simulate_ledger as simulate, LedgerWorld};
 use luxsim::Status;
 
 /// 100 honest nodes, testnet parameters, a block every 100 ms, 20 heights.

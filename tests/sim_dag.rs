@@ -5,8 +5,8 @@
 //! whole file runs in seconds in the debug profile.
 
 use luxsim::node::NodeId;
-use luxsim::sim::ledger::{simulate, LedgerWorld};
 use luxsim::sim::{run, RunOptions, Scenario, Summary};
+use luxsim::sim::{simulate_ledger as simulate, LedgerWorld};
 use luxsim::Status;
 
 /// 100 honest nodes; 300 arrivals at 300 a second, a fifth of them double spends.

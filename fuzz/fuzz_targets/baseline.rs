@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = luxsim::experiment::baseline::Baseline::parse(data, "baseline.json");
+    let _ = luxsim::experiment::Baseline::parse(data, "baseline.json");
 });

@@ -1,7 +1,7 @@
 //! What `luxsim merge` reads: sweep manifests and runs.csv rows; never a panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use luxsim::experiment::records::{runs_header, RunRecord};
+use luxsim::experiment::{runs_header, RunRecord};
 use luxsim::experiment::Manifest;
 use luxsim::sim::scenario::Mode;
 

@@ -5,6 +5,6 @@ use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
     let jsonl = data.first().is_some_and(|b| b & 1 == 1);
-    let _ = luxsim::plot::input::read_run(data, jsonl, None, Path::new("trace"));
-    let _ = luxsim::plot::sweep::read(data, Path::new("points.csv"));
+    let _ = luxsim::plot::read_run(data, jsonl, None, Path::new("trace"));
+    let _ = luxsim::plot::read_sweep(data, Path::new("points.csv"));
 });

@@ -10,25 +10,27 @@
 //!
 //! `docs/bridge.md` describes the whole, its threat model, and why libzmq.
 
-pub mod cluster;
-pub mod config;
+pub(crate) mod cluster;
+pub(crate) mod config;
 mod driver;
-pub mod feed;
-pub mod frame;
-pub mod health;
-pub mod http;
-pub mod metrics;
-pub mod node;
-pub mod security;
-pub mod sockets;
+pub(crate) mod feed;
+pub(crate) mod frame;
+pub(crate) mod health;
+pub(crate) mod http;
+pub(crate) mod metrics;
+pub(crate) mod node;
+pub(crate) mod security;
+pub(crate) mod sockets;
 
-pub use config::{ConfigError, NodeFile, NodeSettings};
+pub use cluster::{free_ports, run_cluster, ClusterArgs};
+pub use config::{ConfigError, NodeFile, NodeSettings, ParamsFile, PeerFile};
 pub use driver::engine_of;
 pub use feed::{FeedError, Network};
 pub use frame::{Frame, FrameError};
 pub use metrics::{DropReason, Metrics};
 pub use node::{Event, NodeReport};
 pub use security::{Key, Keys};
+pub use sockets::curve_client;
 
 use crate::util::console::{EXIT_BAD_INPUT, EXIT_OK};
 use std::io::Write;

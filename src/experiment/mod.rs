@@ -10,17 +10,19 @@ use crate::sim::{ScenarioError, SimError};
 use std::path::Path;
 use thiserror::Error;
 
-pub mod baseline;
-pub mod check;
-pub mod grid;
-pub mod merge;
-pub mod pool;
-pub mod records;
-pub mod sweep;
+pub(crate) mod baseline;
+pub(crate) mod check;
+pub(crate) mod grid;
+pub(crate) mod merge;
+pub(crate) mod pool;
+pub(crate) mod records;
+pub(crate) mod sweep;
 
+pub use baseline::Baseline;
 pub use check::{check, CheckArgs};
 pub use grid::{Axis, Grid};
 pub use merge::{merge, MergeArgs};
+pub use records::{runs_header, RunRecord};
 pub use sweep::{sweep, Manifest, Shard, SweepArgs};
 
 /// Why an experiment could not be carried out (all are exit code 2).

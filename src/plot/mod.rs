@@ -5,17 +5,19 @@
 //! Regular, bundled by the `ttf-noto-sans` crate and registered with plotters' `ab_glyph`
 //! font backend, so no system font or fontconfig is needed.
 
-pub mod cdf;
+pub(crate) mod cdf;
 pub mod draw;
-pub mod graph;
-pub mod input;
-pub mod progress;
-pub mod report;
-pub mod sweep;
+pub(crate) mod graph;
+pub(crate) mod input;
+pub(crate) mod progress;
+pub(crate) mod report;
+pub(crate) mod sweep;
 
-pub use graph::{network_dot, write_dot};
+pub use graph::{network_dot, network_graph, write_dot};
+pub use input::read_run;
 pub use input::{load_run, locate, Input, RunData};
 pub use report::write_report;
+pub use sweep::{load as load_sweep, read as read_sweep};
 
 use std::path::{Path, PathBuf};
 use thiserror::Error;

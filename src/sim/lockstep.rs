@@ -18,7 +18,7 @@ use super::SimError;
 use crate::node::{Adversary, Reply};
 use crate::Decision;
 
-/// RoundCounters of a lockstep run.
+/// Counters of a lockstep run.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RoundCounters {
     /// Polls recorded.

@@ -1,33 +1,36 @@
 //! The deterministic simulator: scenarios, the world that runs them, and their outputs.
 
 // What a run is made of.
-pub mod latency;
-pub mod population;
-pub mod rng;
+pub(crate) mod latency;
+pub(crate) mod population;
+pub(crate) mod rng;
 pub mod scenario;
 
 // Event mode: the virtual clock, the bus, the adversary, the world.
-pub mod network;
-pub mod scheduler;
-pub mod world;
+pub(crate) mod event_loop;
+pub(crate) mod network;
+pub(crate) mod scheduler;
+pub(crate) mod world;
 
 // Lockstep mode.
-pub mod lockstep;
+pub(crate) mod lockstep;
 
 // Ledgers (chain and dag engines) in event mode.
-pub mod ledger;
+pub(crate) mod ledger;
 
 // Outputs and the run itself.
-pub mod memory;
-pub mod progress;
-pub mod run;
-pub mod summary;
+pub(crate) mod memory;
+pub(crate) mod progress;
+pub(crate) mod run;
+pub(crate) mod summary;
 pub mod trace;
 
+pub use latency::{Latency, LatencyError};
+pub use ledger::{simulate as simulate_ledger, LedgerRun, LedgerSummary, LedgerWorld, Violation};
 pub use progress::{End, Progress};
 pub use run::{load, publish, rerun_digest, run, run_staged, RunOptions, RunReport};
 pub use scenario::{Scenario, ScenarioError};
-pub use summary::Summary;
+pub use summary::{ByzantineSummary, Check, Percentiles, Summary};
 pub use trace::{TraceFormat, TraceLevel};
 
 use thiserror::Error;

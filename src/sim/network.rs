@@ -120,16 +120,4 @@ impl Bus {
         };
         Fate::Delivered(first, second)
     }
-
-    /// The times at which partitions start or heal, for the trace.
-    pub fn partition_times(&self) -> Vec<(Nanos, bool)> {
-        let mut t: Vec<(Nanos, bool)> = self
-            .partitions
-            .iter()
-            .flat_map(|p| [(p.start, true), (p.end, false)])
-            .filter(|&(time, _)| time != Nanos::MAX)
-            .collect();
-        t.sort_unstable();
-        t
-    }
 }

@@ -115,6 +115,7 @@ impl<E> Scheduler<E> {
     }
 
     /// Events waiting.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }
@@ -171,7 +172,7 @@ impl<E> Scheduler<E> {
     }
 
     /// Schedules `event` `delay` nanoseconds from now.
-    #[inline]
+    #[cfg(test)]
     pub fn after(&mut self, delay: Nanos, event: E) {
         self.at(self.now.saturating_add(delay), event);
     }

@@ -2,8 +2,8 @@
 //! ports, node files and a bare HTTP GET.
 #![allow(dead_code)]
 
-use luxsim::bridge::config::{NodeFile, ParamsFile, PeerFile};
 use luxsim::bridge::Keys;
+use luxsim::bridge::{NodeFile, ParamsFile, PeerFile};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

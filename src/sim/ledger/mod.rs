@@ -3,14 +3,14 @@
 //! are produced by slot leaders ([`production`]), travel over the same bus as every other
 //! message, and a safety checker ([`safety`]) watches every acceptance. See `docs/ledger.md`.
 
-pub mod adversary;
+pub(crate) mod adversary;
 mod byzantine;
-pub mod figures;
-pub mod production;
-pub mod safety;
-pub mod world;
+pub(crate) mod figures;
+pub(crate) mod production;
+pub(crate) mod safety;
+pub(crate) mod world;
 
-pub use crate::sim::world::EventCounters;
+pub use crate::sim::event_loop::EventCounters;
 pub use figures::LedgerSummary;
 pub use safety::Violation;
 pub use world::LedgerWorld;

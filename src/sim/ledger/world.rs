@@ -14,9 +14,10 @@ use crate::node::ledger::{
     Command, Input, Item, LedgerConfig, LedgerKind, LedgerNode, Message, Output, Report, Timer,
 };
 use crate::node::{NodeId, Validator};
+use crate::sim::event_loop::{self, EventCounters, EventWorld};
 use crate::sim::network::{Bus, Fate};
 use crate::sim::population::Population;
-use crate::sim::progress::{End, Progress, Watch};
+use crate::sim::progress::{End, Watch};
 use crate::sim::rng::{rng_for, seed_for, Purpose};
 use crate::sim::scenario::{LedgerSpec, Scenario, ScenarioEngine};
 use crate::sim::scheduler::{nanos, Nanos, Scheduler};
@@ -24,7 +25,7 @@ use crate::sim::trace::{Event, Kind, Trace};
 use crate::sim::SimError;
 
 #[derive(Debug, Clone)]
-pub(super) enum Ev {
+pub(crate) enum Ev {
     Start(NodeId),
     Deliver {
         to: NodeId,
@@ -46,8 +47,6 @@ pub(super) enum Ev {
         last: NodeId,
     },
 }
-
-use crate::sim::world::EventCounters;
 
 /// The simulated world of a chain or dag run.
 pub struct LedgerWorld<'a> {
@@ -187,55 +186,11 @@ impl<'a> LedgerWorld<'a> {
     /// Runs to the end (see the module docs), a budget's end, or until `watch` says stop;
     /// `watch` is told the progress every 65,536 events.
     pub fn run(&mut self, trace: &mut Trace, watch: Watch) -> Result<EventCounters, SimError> {
-        let budget = nanos(self.scenario.max_time);
-        let max_events = self.scenario.max_events;
-        let mut end = 0;
-        let mut ended = None;
-        while !self.done() && !self.stopped {
-            if self.sched.popped() >= max_events {
-                ended = Some(End::MaxEvents);
-                break;
-            }
-            let Some((now, ev)) = self.sched.pop_until(budget) else {
-                break;
-            };
-            end = now;
-            self.step(now, ev, trace)?;
-            if self.sched.popped() & 0xffff == 0 {
-                let p = Progress {
-                    at: now,
-                    budget,
-                    done: self.reached_count,
-                    of: self.honest,
-                };
-                if !watch(p) {
-                    ended = Some(End::Interrupted);
-                    break;
-                }
-            }
-        }
-        let ended = match ended {
-            Some(e) => e,
-            None if self.stopped => End::SafetyViolation,
-            None if self.done() => End::Finalized,
-            None if self.sched.is_empty() => {
-                end = end.max(self.sched.now());
-                End::Idle
-            }
-            None => {
-                end = budget;
-                End::MaxTime
-            }
-        };
-        Ok(EventCounters {
-            events: self.sched.popped(),
-            messages: self.messages,
-            end,
-            ended,
-        })
+        let (budget, max_events) = (nanos(self.scenario.max_time), self.scenario.max_events);
+        event_loop::run(self, budget, max_events, trace, watch)
     }
 
-    fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
+    fn handle_event(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
         match ev {
             Ev::Start(n) => self.drive(now, n, Input::Start, trace)?,
             Ev::Deliver { to, from, msg } => {
@@ -559,5 +514,28 @@ fn describe(msg: &Message) -> (Kind, Option<u32>, Option<u32>, Option<u32>) {
             Some(item.id() as u32),
             Some(item.height() as u32),
         ),
+    }
+}
+
+impl EventWorld for LedgerWorld<'_> {
+    type Ev = Ev;
+    fn scheduler(&mut self) -> &mut Scheduler<Ev> {
+        &mut self.sched
+    }
+    fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
+        self.handle_event(now, ev, trace)
+    }
+    fn finished(&self) -> Option<End> {
+        if self.stopped {
+            Some(End::SafetyViolation)
+        } else {
+            self.done().then_some(End::Finalized)
+        }
+    }
+    fn done_of(&self) -> (usize, usize) {
+        (self.reached_count, self.honest)
+    }
+    fn messages(&self) -> u64 {
+        self.messages
     }
 }

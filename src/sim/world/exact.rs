@@ -12,7 +12,8 @@
 //!   handled after every other event of its instant, so the answer reflects the answerer's
 //!   preference as of its arrival, changes at that instant included.
 
-use super::{record_message, Ev, World};
+use super::send::record_message;
+use super::{Ev, World};
 use crate::node::decision::{Input, Message};
 use crate::node::NodeId;
 use crate::sim::network::Fate;

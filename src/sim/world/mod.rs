@@ -25,11 +25,13 @@
 //! sends, and a poll never counts more answers than peers it sampled (in the node).
 
 mod exact;
+mod send;
 mod shortcut;
 
+use super::event_loop::{self, EventCounters, EventWorld};
 use super::network::{Bus, Fate};
 use super::population::Population;
-use super::progress::{End, Progress, Watch};
+use super::progress::{End, Watch};
 use super::rng::{rng_for, seed_for, Purpose};
 use super::scenario::Scenario;
 use super::scheduler::{nanos, Nanos, Scheduler};
@@ -40,10 +42,11 @@ use crate::node::decision::{Input, Message, Node, NodeConfig, Output, Report, Ti
 use crate::node::{Adversary, Reply};
 use crate::node::{NodeId, Validator};
 use exact::Pending;
+use send::record_message;
 
 /// One scheduled event; kept at 24 bytes, since the queue moves millions of them.
 #[derive(Debug, Clone, Copy)]
-enum Ev {
+pub(crate) enum Ev {
     Start(NodeId),
     /// A query reaching a Byzantine node (Message::Query, flattened to keep events small).
     Query {
@@ -105,19 +108,6 @@ impl Ev {
             },
         }
     }
-}
-
-/// EventCounters of an event-mode run.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct EventCounters {
-    /// Events processed.
-    pub events: u64,
-    /// Messages sent.
-    pub messages: u64,
-    /// Virtual time of the last event.
-    pub end: Nanos,
-    /// Why the run ended.
-    pub ended: End,
 }
 
 /// The simulated world of an event-mode run.
@@ -256,51 +246,8 @@ impl<'a> World<'a> {
     /// Runs until every honest node finalized, nothing is left to do, a budget ends or
     /// `watch` says stop; `watch` is told the progress every 65,536 events.
     pub fn run(&mut self, trace: &mut Trace, watch: Watch) -> Result<EventCounters, SimError> {
-        let budget = nanos(self.scenario.max_time);
-        let max_events = self.scenario.max_events;
-        let mut end = 0;
-        let mut ended = None;
-        while self.finalized < self.honest {
-            if self.sched.popped() >= max_events {
-                ended = Some(End::MaxEvents);
-                break;
-            }
-            let Some((now, ev)) = self.sched.pop_until(budget) else {
-                break;
-            };
-            end = now;
-            self.step(now, ev, trace)?;
-            if self.sched.popped() & 0xffff == 0 {
-                let p = Progress {
-                    at: now,
-                    budget,
-                    done: self.finalized,
-                    of: self.honest,
-                };
-                if !watch(p) {
-                    ended = Some(End::Interrupted);
-                    break;
-                }
-            }
-        }
-        let ended = match ended {
-            Some(e) => e,
-            None if self.finalized == self.honest => End::Finalized,
-            None if self.sched.is_empty() => {
-                end = end.max(self.sched.now());
-                End::Idle
-            }
-            None => {
-                end = budget;
-                End::MaxTime
-            }
-        };
-        Ok(EventCounters {
-            events: self.sched.popped(),
-            messages: self.messages,
-            end,
-            ended,
-        })
+        let (budget, max_events) = (nanos(self.scenario.max_time), self.scenario.max_events);
+        event_loop::run(self, budget, max_events, trace, watch)
     }
 
     /// The per-node results for the summary.
@@ -327,7 +274,7 @@ impl<'a> World<'a> {
         self.down[node as usize] > 0
     }
 
-    fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
+    fn handle_event(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
         match ev {
             Ev::Start(n) => {
                 if !self.is_down(n) {
@@ -526,89 +473,6 @@ impl<'a> World<'a> {
         }
     }
 
-    fn send(
-        &mut self,
-        now: Nanos,
-        from: NodeId,
-        to: NodeId,
-        msg: Message,
-        trace: &mut Trace,
-    ) -> Result<(), SimError> {
-        debug_assert!(!self.is_down(from), "a crashed node sends");
-        match msg {
-            Message::Query { request, deadline } if !self.pop.byzantine[to as usize] => {
-                return self.query_honest(now, from, to, request, deadline, trace);
-            }
-            Message::Answer { request, choice } if self.answering.is_some() => {
-                return self.answer_exact(now, from, to, request, choice, trace);
-            }
-            _ => {}
-        }
-        self.messages += 1;
-        let fate = self.bus.route(now, from, to);
-        record_message(trace, now, from, to, msg, fate)?;
-        if let Fate::Delivered(first, second) = fate {
-            self.sched
-                .at(now.saturating_add(first), Ev::deliver(to, from, msg));
-            if let Some(d) = second {
-                self.sched
-                    .at(now.saturating_add(d), Ev::deliver(to, from, msg));
-            }
-        }
-        Ok(())
-    }
-
-    /// Sends a query to an honest node and draws its answer's journey at once (in both
-    /// modes, so that the bus draws in the same order).
-    fn query_honest(
-        &mut self,
-        now: Nanos,
-        from: NodeId,
-        to: NodeId,
-        request: u32,
-        deadline: Nanos,
-        trace: &mut Trace,
-    ) -> Result<(), SimError> {
-        self.messages += 1;
-        let fate = self.bus.route(now, from, to);
-        record_message(
-            trace,
-            now,
-            from,
-            to,
-            Message::Query { request, deadline },
-            fate,
-        )?;
-        let Fate::Delivered(first, second) = fate else {
-            return Ok(());
-        };
-        for delay in std::iter::once(first).chain(second) {
-            let asked = now.saturating_add(delay);
-            if self.down_at(to, asked) {
-                if self.exact {
-                    let ev = Ev::Ask {
-                        to,
-                        from,
-                        request,
-                        slot: exact::NO_ANSWER,
-                    };
-                    self.sched.at_late(asked, ev);
-                }
-                continue;
-            }
-            // Fast mode counts the answer now; exact mode when it is sent (so not if the run
-            // ends before the query arrives).
-            self.messages += u64::from(!self.exact);
-            let back = self.bus.route(asked, to, from);
-            if self.exact {
-                self.draw_pending(asked, to, from, request, deadline, back);
-            } else {
-                self.draw_answer(asked, to, from, request, back, trace)?;
-            }
-        }
-        Ok(())
-    }
-
     /// Whether a scenario crash keeps `node` down at time `t`.
     fn down_at(&self, node: NodeId, t: Nanos) -> bool {
         self.crashes.iter().any(|&(first, last, from, to)| {
@@ -631,39 +495,23 @@ impl<'a> World<'a> {
     }
 }
 
-/// Writes the `messages`-level row of `msg`, sent at `time` from `from` to `to`, which met
-/// `fate` (kind `lost` or `cut` when it was dropped).
-fn record_message(
-    trace: &mut Trace,
-    time: Nanos,
-    from: NodeId,
-    to: NodeId,
-    msg: Message,
-    fate: Fate,
-) -> Result<(), SimError> {
-    if !trace.wants(Kind::Query) {
-        return Ok(());
+impl EventWorld for World<'_> {
+    type Ev = Ev;
+    fn scheduler(&mut self) -> &mut Scheduler<Ev> {
+        &mut self.sched
     }
-    let (request, choice) = match msg {
-        Message::Query { request, .. } => (request, None),
-        Message::Answer { request, choice } => (request, Some(choice)),
-    };
-    let kind = match (fate, choice) {
-        (Fate::Lost, _) => Kind::Lost,
-        (Fate::Partitioned, _) => Kind::Cut,
-        (_, None) => Kind::Query,
-        (_, Some(_)) => Kind::Answer,
-    };
-    let e = Event {
-        time,
-        node: from,
-        peer: Some(to),
-        request: Some(request),
-        choice,
-        ..Event::default()
-    };
-    trace.record(kind, e)?;
-    Ok(())
+    fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
+        self.handle_event(now, ev, trace)
+    }
+    fn finished(&self) -> Option<End> {
+        (self.finalized == self.honest).then_some(End::Finalized)
+    }
+    fn done_of(&self) -> (usize, usize) {
+        (self.finalized, self.honest)
+    }
+    fn messages(&self) -> u64 {
+        self.messages
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,96 @@
+//! The one event loop of event mode: pops events in time order and hands them to a world
+//! (the single-decision [`World`](super::world::World) or the
+//! [`LedgerWorld`](super::ledger::LedgerWorld)), within the scenario's virtual-time and event
+//! budgets, reporting progress every 65,536 events.
+
+use super::progress::{End, Progress, Watch};
+use super::scheduler::{Nanos, Scheduler};
+use super::trace::Trace;
+use super::SimError;
+
+/// Counters of an event-mode run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventCounters {
+    /// Events processed.
+    pub events: u64,
+    /// Messages sent.
+    pub messages: u64,
+    /// Virtual time of the last event.
+    pub end: Nanos,
+    /// Why the run ended.
+    pub ended: End,
+}
+
+/// A world the event loop drives: its queue, what one event does, and when it is done.
+pub(crate) trait EventWorld {
+    /// The world's events.
+    type Ev;
+    /// The world's event queue.
+    fn scheduler(&mut self) -> &mut Scheduler<Self::Ev>;
+    /// Carries out one event at time `now`.
+    fn step(&mut self, now: Nanos, ev: Self::Ev, trace: &mut Trace) -> Result<(), SimError>;
+    /// Why the world ended by itself (every honest node done, a safety violation), if it did.
+    fn finished(&self) -> Option<End>;
+    /// Honest nodes done so far, and of how many.
+    fn done_of(&self) -> (usize, usize);
+    /// Messages sent so far.
+    fn messages(&self) -> u64;
+}
+
+/// Runs `world` until it finishes, nothing is left to do, `max_time` or `max_events` is
+/// reached, or `watch` says stop.
+pub(crate) fn run<W: EventWorld>(
+    world: &mut W,
+    max_time: Nanos,
+    max_events: u64,
+    trace: &mut Trace,
+    watch: Watch,
+) -> Result<EventCounters, SimError> {
+    let mut end = 0;
+    let mut ended = None;
+    while world.finished().is_none() {
+        let sched = world.scheduler();
+        if sched.popped() >= max_events {
+            ended = Some(End::MaxEvents);
+            break;
+        }
+        let Some((now, ev)) = sched.pop_until(max_time) else {
+            break;
+        };
+        debug_assert!(now >= end, "the clock runs backwards");
+        end = now;
+        world.step(now, ev, trace)?;
+        if world.scheduler().popped() & 0xffff == 0 {
+            let (done, of) = world.done_of();
+            let p = Progress {
+                at: now,
+                budget: max_time,
+                done,
+                of,
+            };
+            if !watch(p) {
+                ended = Some(End::Interrupted);
+                break;
+            }
+        }
+    }
+    let ended = match (ended, world.finished()) {
+        (Some(e), _) | (None, Some(e)) => e,
+        (None, None) => {
+            let sched = world.scheduler();
+            if sched.is_empty() {
+                end = end.max(sched.now());
+                End::Idle
+            } else {
+                end = max_time;
+                End::MaxTime
+            }
+        }
+    };
+    Ok(EventCounters {
+        events: world.scheduler().popped(),
+        messages: world.messages(),
+        end,
+        ended,
+    })
+}
