@@ -16,46 +16,38 @@ fn scenario(path: &str, set: &[String]) -> Scenario {
     Scenario::load(&root.join(path), set).expect("shipped scenario loads")
 }
 
+/// Runs `baseline.toml` at `nodes` nodes, exact or not, counting the messages simulated.
+fn bench_baseline(bencher: Bencher, nodes: usize, exact: bool) {
+    let mut s = scenario(
+        "scenarios/baseline.toml",
+        &[format!("network.nodes={nodes}")],
+    );
+    s.exact = exact;
+    let messages = |s: &Scenario| {
+        sim::run(s, &RunOptions::default())
+            .unwrap()
+            .summary
+            .messages
+    };
+    let counted = messages(&s);
+    bencher
+        .counter(ItemsCount::new(counted))
+        .bench(|| messages(&s));
+}
+
 /// `scenarios/baseline.toml` (honest, default params, lognormal 40 ms) at 2,000 and 10,000
 /// nodes, without trace; the counter is the number of messages simulated (the simulator
 /// batches a poll's answers into one event, so events undercount the work).
 #[divan::bench(args = [2_000, 10_000], sample_count = 3, sample_size = 1)]
 fn event_mode_baseline(bencher: Bencher, nodes: usize) {
-    let s = scenario(
-        "scenarios/baseline.toml",
-        &[format!("network.nodes={nodes}")],
-    );
-    let messages = sim::run(&s, &RunOptions::default())
-        .unwrap()
-        .summary
-        .messages;
-    bencher.counter(ItemsCount::new(messages)).bench(|| {
-        sim::run(&s, &RunOptions::default())
-            .unwrap()
-            .summary
-            .messages
-    });
+    bench_baseline(bencher, nodes, false);
 }
 
 /// The same run in exact mode (every query and answer an event handled by the node; same
 /// digest): what the short cut saves. The counter is again the number of messages.
 #[divan::bench(args = [2_000], sample_count = 3, sample_size = 1)]
 fn exact_mode_baseline(bencher: Bencher, nodes: usize) {
-    let mut s = scenario(
-        "scenarios/baseline.toml",
-        &[format!("network.nodes={nodes}")],
-    );
-    s.exact = true;
-    let messages = sim::run(&s, &RunOptions::default())
-        .unwrap()
-        .summary
-        .messages;
-    bencher.counter(ItemsCount::new(messages)).bench(|| {
-        sim::run(&s, &RunOptions::default())
-            .unwrap()
-            .summary
-            .messages
-    });
+    bench_baseline(bencher, nodes, true);
 }
 
 /// `scenarios/lockstep-1m.toml` (k = 20, pareto stake) at 100,000 and 1,000,000 nodes; the
