@@ -130,7 +130,7 @@ impl Workdir {
         let dir = std::env::temp_dir().join(format!("luxsim-docs-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("results")).unwrap();
-        for name in ["scenarios", "deploy", "examples"] {
+        for name in ["scenarios", "deploy", "examples", "bench", "tests"] {
             std::os::unix::fs::symlink(root().join(name), dir.join(name)).unwrap();
         }
         std::fs::copy(

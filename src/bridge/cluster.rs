@@ -8,6 +8,7 @@
 //! dies (however) closes every child's stdin, so no node outlives it. Children still running
 //! when [`Children`] drops are killed.
 
+use super::cluster_ledger::LedgerTally;
 use super::config::{ByzantineFile, NodeFile, ParamsFile, PeerFile};
 use super::security::Keys;
 use crate::sim::population::Population;
@@ -54,6 +55,9 @@ pub enum ClusterError {
     /// The scenario is wrong.
     #[error(transparent)]
     Sim(#[from] SimError),
+    /// A ledger scenario asks for what ledger nodes on sockets do not play.
+    #[error("{0}")]
+    Unsupported(String),
     /// Too few or too many nodes for processes on one machine.
     #[error("a cluster runs 2 to {MAX_CLUSTER_NODES} nodes, the scenario has {0} (try --set network.nodes=20)")]
     Nodes(usize),
@@ -162,6 +166,7 @@ pub fn node_files(
     let endpoint = |port: u16| format!("tcp://127.0.0.1:{port}");
     let p = scenario.params;
     let params = ParamsFile::from_params(&p);
+    let ledger = super::cluster_ledger::ledger_file(scenario, pop);
     let honest_feeds: Vec<String> = (0..n)
         .filter(|&i| !pop.byzantine[i])
         .map(|i| endpoint(ports[3 * i + 1]))
@@ -190,9 +195,13 @@ pub fn node_files(
                 metrics_port: Some(ports[3 * i + 2]),
                 metrics_host: "127.0.0.1".into(),
                 engine: scenario.protocol(),
-                choices: Some(scenario.workload.choices),
+                choices: ledger.is_none().then_some(scenario.workload.choices),
                 blocks: None,
-                initial: pop.initial[i] as usize,
+                initial: if ledger.is_some() {
+                    0
+                } else {
+                    pop.initial[i] as usize
+                },
                 poll_timeout: scenario.network.poll_timeout,
                 self_sample: scenario.network.self_sample,
                 // TOML integers are i64: keep the seed below 2^63.
@@ -211,6 +220,7 @@ pub fn node_files(
                     })
                     .collect(),
                 byzantine,
+                ledger: ledger.clone(),
             }
         })
         .collect()
@@ -242,6 +252,9 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
     let n = scenario.network.nodes;
     if !(2..=MAX_CLUSTER_NODES).contains(&n) {
         return Err(ClusterError::Nodes(n));
+    }
+    if let Some(why) = super::cluster_ledger::unsupported(&scenario) {
+        return Err(ClusterError::Unsupported(why));
     }
     let pop = Population::draw(&scenario).map_err(SimError::from)?;
     let budget = args.max_time.unwrap_or(scenario.max_time);
@@ -317,8 +330,22 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
     let honest: Vec<usize> = (0..n).filter(|&i| !pop.byzantine[i]).collect();
     let mut seen = vec![Seen::default(); n];
     let deadline = t0 + budget;
-    let record = |seen: &mut Vec<Seen>, (i, v): (usize, Value)| {
+    let mut tally = files[0]
+        .ledger
+        .clone()
+        .map(|l| LedgerTally::new(l, &honest));
+    let record = |seen: &mut Vec<Seen>, tally: &mut Option<LedgerTally>, (i, v): (usize, Value)| {
         let at = t0.elapsed().as_secs_f64() * 1e3;
+        let u = |key: &str| v.get(key).and_then(Value::as_u64);
+        match (v.get("event").and_then(Value::as_str), tally.as_mut()) {
+            (Some("proposed"), Some(t)) => t.proposed(u("id").unwrap_or(0), at),
+            (Some("accepted"), Some(t)) => {
+                let (id, height) = (u("id").unwrap_or(0), u("height").unwrap_or(0));
+                t.accepted(i, id, height, u("accepted_txs"), at);
+            }
+            (Some("rejected"), Some(t)) => t.rejected(i, u("id").unwrap_or(0)),
+            _ => {}
+        }
         match v.get("event").and_then(Value::as_str) {
             Some("ready") => seen[i].ready = Some(at),
             Some("decided") => {
@@ -331,11 +358,15 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
         }
     };
     while Instant::now() < deadline && crate::util::signals::received().is_none() {
-        if honest.iter().all(|&i| seen[i].decided.is_some()) {
+        let done = match &tally {
+            Some(t) => t.all_reached(),
+            None => honest.iter().all(|&i| seen[i].decided.is_some()),
+        };
+        if done {
             break;
         }
         if let Ok(event) = rx.recv_timeout(Duration::from_millis(20)) {
-            record(&mut seen, event);
+            record(&mut seen, &mut tally, event);
         }
         if children
             .procs
@@ -348,7 +379,7 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
     let run_ms = t0.elapsed().as_secs_f64() * 1e3;
     children.stop(STOP_GRACE);
     while let Ok(event) = rx.recv_timeout(Duration::from_millis(200)) {
-        record(&mut seen, event);
+        record(&mut seen, &mut tally, event);
     }
 
     let byzantine = ByzantineSummary {
@@ -371,21 +402,31 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
     summary.events = sum("polls");
     summary.messages = sum("queries_sent") + sum("answers_sent");
     summary.virtual_time_ms = run_ms.round();
-    let mut outcomes = Outcomes {
-        honest: honest.len(),
-        ..Outcomes::default()
-    };
-    let mut digest = Sha256::new();
-    for &i in &honest {
-        if let Some((choice, at, polls)) = seen[i].decided {
-            outcomes.decided.push(choice);
-            outcomes.finality.push((at * 1e3).round() / 1e3);
-            outcomes.polls.push(polls);
-            digest.update(format!("{i}:{choice}\n"));
+    if let Some(t) = &tally {
+        let (ledger, digest) = t.summary(run_ms, sum("fetches"));
+        let polls = honest
+            .iter()
+            .filter_map(|&i| seen[i].report.as_ref()?.get("polls")?.as_f64())
+            .collect();
+        summary.settle_ledger(ledger, honest.len(), polls, &scenario.expect);
+        summary.digest = digest;
+    } else {
+        let mut outcomes = Outcomes {
+            honest: honest.len(),
+            ..Outcomes::default()
+        };
+        let mut digest = Sha256::new();
+        for &i in &honest {
+            if let Some((choice, at, polls)) = seen[i].decided {
+                outcomes.decided.push(choice);
+                outcomes.finality.push((at * 1e3).round() / 1e3);
+                outcomes.polls.push(polls);
+                digest.update(format!("{i}:{choice}\n"));
+            }
         }
+        summary.settle(outcomes, false, &scenario.expect);
+        summary.digest = format!("{:x}", digest.finalize());
     }
-    summary.settle(outcomes, false, &scenario.expect);
-    summary.digest = format!("{:x}", digest.finalize());
     summary.wall_ms = (started.elapsed().as_secs_f64() * 1e3).round();
 
     let mut lines = String::new();

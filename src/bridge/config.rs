@@ -4,7 +4,9 @@
 //! [`NodeSettings`]. Errors name the file, line and column of the offending key, like
 //! scenario errors do.
 
+use super::ledger_frame::{MAX_VERTEX_PARENTS, MAX_VERTEX_TXS};
 use super::security::{Key, Keys};
+use crate::node::ledger::LedgerKind;
 use crate::sim::scenario::Strategy;
 use crate::util::toml_span::{line_column, Tree};
 use crate::{ConsensusParams, Protocol};
@@ -42,6 +44,40 @@ pub struct ByzantineFile {
     /// The choice stubborn nodes push.
     #[serde(default = "one_usize")]
     pub target: usize,
+}
+
+/// `[ledger]`: this node keeps a chain or a DAG (instead of deciding among `choices`), and
+/// proposes on a slot schedule shared by every node of the network (`docs/bridge.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerFile {
+    /// `chain` (Snowman) or `dag` (Avalanche).
+    pub kind: LedgerKind,
+    /// Time between two proposal slots, counted from when the node starts polling.
+    #[serde(default = "tenth_second", with = "humantime_serde")]
+    pub block_interval: Duration,
+    /// Slot `s` (from 1) is led by `proposers[(s - 1) % len]`; empty: no scheduled proposals
+    /// (items then come only from `POST /propose`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proposers: Vec<u32>,
+    /// Chain: a leader proposes only while its preferred height is below this (0: always).
+    #[serde(default)]
+    pub heights: u64,
+    /// Dag: payments in all, `batch` per slot (0: none on schedule).
+    #[serde(default)]
+    pub transactions: u64,
+    /// Dag: payments per slot.
+    #[serde(default = "ten")]
+    pub batch: usize,
+    /// Dag: most parents a vertex names.
+    #[serde(default = "three")]
+    pub parents: usize,
+    /// Dag: the share of payments that are double spends (two conflicting transactions).
+    #[serde(default)]
+    pub conflicts: f64,
+    /// Dag: seed of which payments are double spends (the same on every node).
+    #[serde(default)]
+    pub workload_seed: u64,
 }
 
 /// `node.toml` as written.
@@ -108,6 +144,9 @@ pub struct NodeFile {
     /// Adversary mode, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub byzantine: Option<ByzantineFile>,
+    /// A chain or DAG validator instead of a single decision, if present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerFile>,
 }
 
 fn one() -> f64 {
@@ -124,6 +163,15 @@ fn snowball() -> Protocol {
 }
 fn one_second() -> Duration {
     Duration::from_secs(1)
+}
+fn tenth_second() -> Duration {
+    Duration::from_millis(100)
+}
+fn ten() -> usize {
+    10
+}
+fn three() -> usize {
+    3
 }
 
 /// A checked, resolved node configuration.
@@ -210,6 +258,76 @@ pub fn check_endpoint(s: &str) -> Result<(), String> {
         return Err(bad("the port must be a number from 0 to 65535, or *"));
     }
     Ok(())
+}
+
+/// The rules of `[ledger]` that need no validator set.
+fn check_ledger(f: &NodeFile, l: &LedgerFile, cx: &Ctx) -> Result<(), ConfigError> {
+    if f.choices.is_some() || f.blocks.is_some() {
+        let at = if f.choices.is_some() {
+            "choices"
+        } else {
+            "blocks"
+        };
+        return Err(cx.invalid(
+            &[at],
+            format!("{at}: a [ledger] node decides blocks or vertices, not choices; remove {at}"),
+        ));
+    }
+    if let Some(b) = f
+        .byzantine
+        .as_ref()
+        .filter(|b| b.strategy != Strategy::Silent)
+    {
+        return Err(cx.invalid(
+            &["byzantine.strategy"],
+            format!(
+                "byzantine.strategy: a [ledger] node on sockets plays only silent, not {}",
+                b.strategy.name()
+            ),
+        ));
+    }
+    if l.block_interval.is_zero() {
+        return Err(cx.invalid(
+            &["ledger.block_interval"],
+            "ledger.block_interval must be greater than 0",
+        ));
+    }
+    if !(1..=MAX_VERTEX_TXS).contains(&l.batch) {
+        return Err(cx.invalid(
+            &["ledger.batch"],
+            format!(
+                "ledger.batch ({}) must be between 1 and {MAX_VERTEX_TXS}",
+                l.batch
+            ),
+        ));
+    }
+    if !(1..=MAX_VERTEX_PARENTS).contains(&l.parents) {
+        return Err(cx.invalid(
+            &["ledger.parents"],
+            format!(
+                "ledger.parents ({}) must be between 1 and {MAX_VERTEX_PARENTS}",
+                l.parents
+            ),
+        ));
+    }
+    if !(0.0..=1.0).contains(&l.conflicts) {
+        return Err(cx.invalid(
+            &["ledger.conflicts"],
+            format!("ledger.conflicts ({}) must be between 0 and 1", l.conflicts),
+        ));
+    }
+    let (chain_only, dag_only) = (l.heights != 0, l.transactions != 0 || l.conflicts != 0.0);
+    match l.kind {
+        LedgerKind::Chain if dag_only => Err(cx.invalid(
+            &["ledger.transactions", "ledger.conflicts"],
+            "ledger.transactions and ledger.conflicts are for kind = \"dag\"",
+        )),
+        LedgerKind::Dag if chain_only => Err(cx.invalid(
+            &["ledger.heights"],
+            "ledger.heights is for kind = \"chain\"",
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl NodeFile {
@@ -320,6 +438,9 @@ impl NodeFile {
                 ));
             }
         }
+        if let Some(l) = &f.ledger {
+            check_ledger(f, l, cx)?;
+        }
         let stake_ok = |s: f64| s.is_finite() && s >= 0.0;
         if !stake_ok(f.stake) {
             return Err(cx.invalid(
@@ -401,6 +522,16 @@ impl NodeFile {
             ));
         }
         validators.sort_by_key(|v| v.0);
+        if let Some(l) = &f.ledger {
+            for (i, p) in l.proposers.iter().enumerate() {
+                if !validators.iter().any(|v| v.0 == *p) {
+                    return Err(cx.invalid(
+                        &[&format!("ledger.proposers.{i}"), "ledger.proposers"],
+                        format!("ledger.proposers: {p} is neither this node nor a peer"),
+                    ));
+                }
+            }
+        }
         Ok(NodeSettings {
             params,
             blocks,
@@ -484,6 +615,44 @@ stake = 2.0
         assert!(e.starts_with("node.toml:8:11: initial (2)"), "{e}");
         let e = err("id = [");
         assert!(e.starts_with("node.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn a_ledger_table_resolves_and_its_errors_are_located() {
+        let base = GOOD.replace("choices = 2\n", "");
+        let with = |table: &str| format!("{base}\n[ledger]\n{table}");
+        let s = NodeFile::parse(
+            &with("kind = \"chain\"\nproposers = [7, 1]\nheights = 5"),
+            "n.toml",
+        )
+        .unwrap();
+        let l = s.file.ledger.as_ref().unwrap();
+        assert_eq!((l.kind, l.heights, l.batch), (LedgerKind::Chain, 5, 10));
+        assert_eq!(l.block_interval, Duration::from_millis(100));
+        let again = NodeFile::parse(&s.file.to_toml().unwrap(), "again.toml").unwrap();
+        assert_eq!(again, s);
+        let e = |t: &str| NodeFile::parse(&with(t), "n.toml").unwrap_err().to_string();
+        let m = e("kind = \"dag\"\nproposers = [1, 3]");
+        assert!(
+            m.contains("ledger.proposers: 3 is neither this node nor a peer"),
+            "{m}"
+        );
+        let m = e("kind = \"dag\"\nbatch = 0");
+        assert!(m.starts_with("n.toml:23:9: ledger.batch (0)"), "{m}");
+        let m = e("kind = \"chain\"\ntransactions = 5");
+        assert!(m.contains("are for kind = \"dag\""), "{m}");
+        let m = e("kind = \"dag\"\nconflicts = 2.0");
+        assert!(m.contains("between 0 and 1"), "{m}");
+        let m = e("kind = \"tree\"");
+        assert!(m.contains("unknown variant `tree`"), "{m}");
+        let m = NodeFile::parse(&format!("{GOOD}\n[ledger]\nkind = \"chain\""), "n.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(m.contains("decides blocks or vertices, not choices"), "{m}");
+        let byz =
+            format!("{base}\n[byzantine]\nstrategy = \"stubborn\"\n\n[ledger]\nkind = \"chain\"");
+        let m = NodeFile::parse(&byz, "n.toml").unwrap_err().to_string();
+        assert!(m.contains("plays only silent, not stubborn"), "{m}");
     }
 
     #[test]

@@ -13,23 +13,19 @@ use super::frame::{Frame, FrameError};
 use super::health::Health;
 use super::metrics::{DropReason, Metrics};
 use super::node::{Event, NodeReport, Sockets};
+use super::port::{
+    recv_inbox, recv_outbox, send_back, send_out, Inbound, PollBook, ReplyTo, BATCH,
+};
 use crate::node::decision::{Input, Message, Output, Report, Timer};
 use crate::node::StakeSampler;
 use crate::node::{Adversary, Reply};
 use crate::node::{Node, Validator};
 use crate::{EngineType, Protocol, Vote, VoteType};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Closed polls remembered to tell a late answer from an unsolicited one.
-const RECENT_POLLS: usize = 256;
-/// Frames taken from one socket per wake-up, so that no peer starves the others.
-const BATCH: usize = 256;
-/// The longest ROUTER identity kept for a reply (libzmq's own are 5 bytes).
-const MAX_IDENTITY: usize = 32;
 
 /// What the node does with queries: the honest state machine or an adversary.
 pub(super) enum Role {
@@ -41,28 +37,6 @@ pub(super) enum Role {
     },
 }
 
-/// The ROUTER identity of the connection a query came on: where its answer goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct ReplyTo {
-    len: u8,
-    id: [u8; MAX_IDENTITY],
-}
-
-impl ReplyTo {
-    fn of(identity: &[u8]) -> Option<ReplyTo> {
-        let mut id = [0u8; MAX_IDENTITY];
-        id.get_mut(..identity.len())?.copy_from_slice(identity);
-        Some(ReplyTo {
-            len: identity.len() as u8,
-            id,
-        })
-    }
-
-    fn bytes(&self) -> &[u8] {
-        &self.id[..self.len as usize]
-    }
-}
-
 /// A deferred action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Pending {
@@ -72,12 +46,6 @@ enum Pending {
         request: u32,
         choice: u32,
     },
-}
-
-/// A poll in flight: when it began and whom it still waits for.
-struct PollTrack {
-    started: u64,
-    owed: Vec<u32>,
 }
 
 /// The compact-vote engine code of a protocol (Slush has none: its votes say snowball).
@@ -99,8 +67,7 @@ pub(super) struct Driver {
     out: Vec<Output>,
     timers: BinaryHeap<Reverse<(u64, Pending)>>,
     delayed: usize,
-    polls: HashMap<u32, PollTrack>,
-    recent: VecDeque<u32>,
+    polls: PollBook,
     local: VecDeque<Message>,
     /// Where answers produced by the input being handled go.
     reply_to: Option<ReplyTo>,
@@ -133,8 +100,7 @@ impl Driver {
             out: Vec::with_capacity(64),
             timers: BinaryHeap::new(),
             delayed: 0,
-            polls: HashMap::new(),
-            recent: VecDeque::with_capacity(RECENT_POLLS),
+            polls: PollBook::default(),
             local: VecDeque::new(),
             reply_to: None,
             feed,
@@ -168,42 +134,18 @@ impl Driver {
         }
     }
 
-    fn is_connected(&self, index: u32) -> bool {
-        self.connected
-            .get(index as usize)
-            .is_some_and(|c| c.load(Ordering::Relaxed))
-    }
-
     pub(super) fn start(&mut self, sockets: &Sockets) {
         self.input(sockets, Input::Start);
     }
 
     /// Reads the inbox: queries, each with the identity of its connection.
     pub(super) fn on_inbox(&mut self, sockets: &Sockets) {
-        let router = &sockets.router;
         for _ in 0..BATCH {
-            // [identity, body]: exactly one body part.
-            if router.recv(&mut self.msg, zmq::DONTWAIT).is_err() {
-                return;
-            }
-            let identity = ReplyTo::of(&self.msg);
-            if !router.get_rcvmore().unwrap_or(false) {
-                self.metrics.drop_frame(DropReason::Malformed);
-                continue;
-            }
-            if router.recv(&mut self.msg, zmq::DONTWAIT).is_err() {
-                return;
-            }
-            if router.get_rcvmore().unwrap_or(false) {
-                while router.get_rcvmore().unwrap_or(false) {
-                    if router.recv(&mut self.msg, zmq::DONTWAIT).is_err() {
-                        break;
-                    }
-                }
-                self.metrics.drop_frame(DropReason::Malformed);
-                continue;
-            }
-            let user = self.msg.gets("User-Id").and_then(|u| u.parse::<u32>().ok());
+            let (identity, user) = match recv_inbox(&sockets.router, &mut self.msg, &self.metrics) {
+                Inbound::Empty => return,
+                Inbound::Dropped => continue,
+                Inbound::Body { reply_to, user } => (reply_to, user),
+            };
             let frame = match self.decode() {
                 Some(frame) => frame,
                 None => continue,
@@ -235,17 +177,10 @@ impl Driver {
             return;
         };
         for _ in 0..BATCH {
-            if dealer.recv(&mut self.msg, zmq::DONTWAIT).is_err() {
-                return;
-            }
-            if dealer.get_rcvmore().unwrap_or(false) {
-                while dealer.get_rcvmore().unwrap_or(false) {
-                    if dealer.recv(&mut self.msg, zmq::DONTWAIT).is_err() {
-                        break;
-                    }
-                }
-                self.metrics.drop_frame(DropReason::Malformed);
-                continue;
+            match recv_outbox(dealer, &mut self.msg, &self.metrics) {
+                None => return,
+                Some(false) => continue,
+                Some(true) => {}
             }
             let Some(frame) = self.decode() else {
                 continue;
@@ -259,17 +194,8 @@ impl Driver {
                 self.metrics.drop_frame(DropReason::Spoofed);
                 continue;
             }
-            let owed = self.polls.get_mut(&request).and_then(|p| {
-                let pos = p.owed.iter().position(|&x| x == index)?;
-                Some(p.owed.swap_remove(pos))
-            });
-            if owed.is_none() {
-                let late = self.recent.contains(&request);
-                self.metrics.drop_frame(if late {
-                    DropReason::Late
-                } else {
-                    DropReason::Unsolicited
-                });
+            if let Err(reason) = self.polls.answered(request, index) {
+                self.metrics.drop_frame(reason);
                 continue;
             }
             self.metrics.answers_received.inc();
@@ -413,16 +339,8 @@ impl Driver {
                 };
                 self.scratch.clear();
                 frame.encode_into(&mut self.scratch);
-                let Some(Some(dealer)) = sockets.outboxes.get(to as usize) else {
-                    self.metrics.drop_frame(DropReason::UnknownPeer);
-                    return;
-                };
-                match dealer.send(&self.scratch[..], zmq::DONTWAIT) {
-                    Ok(()) => self.metrics.queries_sent.inc(),
-                    Err(_) if self.is_connected(to) => {
-                        self.metrics.drop_frame(DropReason::OutboxFull)
-                    }
-                    Err(_) => self.metrics.drop_frame(DropReason::NotConnected),
+                if send_out(sockets, &self.connected, to, &self.scratch, &self.metrics) {
+                    self.metrics.queries_sent.inc();
                 }
             }
             Output::Send {
@@ -439,18 +357,10 @@ impl Driver {
                 at,
                 timer: Timer::PollTimeout { request },
             } => {
-                self.polls.entry(request).or_insert_with(|| PollTrack {
-                    started: now,
-                    owed: Vec::new(),
-                });
+                self.polls.open(request, now);
                 self.timers.push(Reverse((at, Pending::Poll(request))));
             }
-            Output::PollOpened { request, .. } => {
-                self.polls.entry(request).or_insert_with(|| PollTrack {
-                    started: now,
-                    owed: Vec::new(),
-                });
-            }
+            Output::PollOpened { request, .. } => self.polls.open(request, now),
             Output::Broadcast { .. } => {
                 debug_assert!(false, "a single-decision node never broadcasts");
                 self.metrics.drop_frame(DropReason::Unroutable);
@@ -460,11 +370,10 @@ impl Driver {
                 if count as usize >= self.s.params.alpha_confidence {
                     self.metrics.polls_successful.inc();
                 }
-                if let Some(p) = self.polls.remove(&request) {
-                    let secs = (now.saturating_sub(p.started)) as f64 / 1e9;
+                if let Some(started) = self.polls.close(request) {
+                    let secs = (now.saturating_sub(started)) as f64 / 1e9;
                     self.metrics.poll_latency.record(secs);
                 }
-                self.remember(request);
             }
             Output::Report(Report::Decided { choice }) => {
                 self.metrics.finalized.set(1.0);
@@ -478,30 +387,13 @@ impl Driver {
                     polls: self.metrics.polls.get() as u32,
                 });
                 // Polls still tracked are closed by the decision.
-                let open: Vec<u32> = self.polls.drain().map(|(r, _)| r).collect();
-                for r in open {
-                    self.remember(r);
-                }
+                self.polls.close_all();
             }
         }
     }
 
     fn track(&mut self, now: u64, request: u32, to: u32) {
-        self.polls
-            .entry(request)
-            .or_insert_with(|| PollTrack {
-                started: now,
-                owed: Vec::new(),
-            })
-            .owed
-            .push(to);
-    }
-
-    fn remember(&mut self, request: u32) {
-        if self.recent.len() == RECENT_POLLS {
-            self.recent.pop_front();
-        }
-        self.recent.push_back(request);
+        self.polls.owe(request, to, now);
     }
 
     /// Sends an answer on the inbox connection `to`; an answer is a vote cast, so it is
@@ -514,14 +406,8 @@ impl Driver {
         };
         self.scratch.clear();
         frame.encode_into(&mut self.scratch);
-        let router = &sockets.router;
-        let sent = router
-            .send(to.bytes(), zmq::SNDMORE | zmq::DONTWAIT)
-            .and_then(|()| router.send(&self.scratch[..], zmq::DONTWAIT));
-        match sent {
-            Ok(()) => self.metrics.answers_sent.inc(),
-            Err(zmq::Error::EHOSTUNREACH) => self.metrics.drop_frame(DropReason::Unroutable),
-            Err(_) => self.metrics.drop_frame(DropReason::OutboxFull),
+        if send_back(&sockets.router, to, &self.scratch, &self.metrics) {
+            self.metrics.answers_sent.inc();
         }
         self.publish(choice, VoteType::Prefer);
     }
@@ -552,37 +438,51 @@ impl Driver {
     }
 
     pub(super) fn report(&self) -> NodeReport {
-        let m = &self.metrics;
-        NodeReport {
-            node: self.s.file.id,
-            byzantine: self
-                .s
-                .file
-                .byzantine
-                .as_ref()
-                .map(|b| b.strategy.name().to_string()),
-            decided: self.decided.map(|d| d.0),
-            decided_at_ms: self.decided.map(|d| d.1),
-            preference: self.preference(),
-            polls: m.polls.get(),
-            queries_sent: m.queries_sent.get(),
-            queries_received: m.queries_received.get(),
-            answers_sent: m.answers_sent.get(),
-            answers_received: m.answers_received.get(),
-            votes_sent: m.votes_sent.get(),
-            votes_received: m.votes_received.get(),
-            handshakes_refused: m.handshakes_refused.get(),
-            dropped: m
-                .dropped()
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-            uptime_ms: self.now() as f64 / 1e6,
-        }
+        let mut r = NodeReport::of(&self.s, &self.metrics, self.now());
+        r.decided = self.decided.map(|d| d.0);
+        r.decided_at_ms = self.decided.map(|d| d.1);
+        r.preference = self.preference();
+        r
     }
 
     /// Closes the feed.
     pub(super) fn close(self) {
         self.feed.close();
+    }
+}
+
+impl super::node::Drive for Driver {
+    fn now(&self) -> u64 {
+        Driver::now(self)
+    }
+    fn next_timer_in(&self) -> Option<Duration> {
+        Driver::next_timer_in(self)
+    }
+    fn start(&mut self, sockets: &Sockets) {
+        Driver::start(self, sockets)
+    }
+    fn on_inbox(&mut self, sockets: &Sockets) {
+        Driver::on_inbox(self, sockets)
+    }
+    fn on_outbox(&mut self, sockets: &Sockets, index: u32) {
+        Driver::on_outbox(self, sockets, index)
+    }
+    fn set_connected(&self, index: u32, up: bool) {
+        Driver::set_connected(self, index, up)
+    }
+    fn fire_timers(&mut self, sockets: &Sockets) {
+        Driver::fire_timers(self, sockets)
+    }
+    fn refresh_gauges(&self, health: &Health) {
+        Driver::refresh_gauges(self, health)
+    }
+    fn take_events(&mut self) -> Vec<Event> {
+        Driver::take_events(self)
+    }
+    fn report(&self) -> NodeReport {
+        Driver::report(self)
+    }
+    fn close(self) {
+        Driver::close(self)
     }
 }

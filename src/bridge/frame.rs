@@ -12,7 +12,8 @@
 //! | 12 | 8 | query: budget, nanoseconds left until the querier's poll deadline (u64) |
 //! | 12 | 4 | answer: the answerer's preferred choice (u32) |
 //!
-//! A query is 20 bytes, an answer 16. Decoding never panics: any other input is a
+//! A query is 20 bytes, an answer 16. Ledger validators use kinds 3 to 7 with the same
+//! header ([`super::ledger_frame`]). Decoding never panics: any other input is a
 //! [`FrameError`] that says what is wrong.
 
 use crate::node::decision::Message;
@@ -81,6 +82,57 @@ pub enum FrameError {
         /// The length received.
         got: usize,
     },
+    /// A ledger frame ends inside a field.
+    #[error("{kind} frame ends inside the field at byte {at}")]
+    Truncated {
+        /// The frame kind.
+        kind: &'static str,
+        /// Where the field begins.
+        at: usize,
+    },
+    /// A count in a ledger frame is above its limit.
+    #[error("{n} {what} at byte {at}, at most {max}")]
+    TooMany {
+        /// What is counted.
+        what: &'static str,
+        /// The count.
+        n: usize,
+        /// The limit.
+        max: usize,
+        /// Where the count is.
+        at: usize,
+    },
+    /// An item tag is neither a block (1) nor a vertex (2).
+    #[error("unknown item tag {tag} at byte {at} (1 block, 2 vertex)")]
+    UnknownItem {
+        /// The tag.
+        tag: u8,
+        /// Where it is.
+        at: usize,
+    },
+    /// Bytes follow the end of a ledger frame.
+    #[error("{extra} bytes after the end of a {kind} frame")]
+    Trailing {
+        /// The frame kind.
+        kind: &'static str,
+        /// How many.
+        extra: usize,
+    },
+}
+
+/// The checked header of any frame: its kind, sender and request id.
+pub(super) fn header(b: &[u8]) -> Result<(u8, NodeId, u32), FrameError> {
+    let Some(header) = b.get(..HEADER_LEN) else {
+        return Err(FrameError::TooShort(b.len()));
+    };
+    if header[..2] != MAGIC {
+        return Err(FrameError::BadMagic([header[0], header[1]]));
+    }
+    if header[2] != VERSION {
+        return Err(FrameError::UnsupportedVersion(header[2]));
+    }
+    let u32_at = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    Ok((header[3], u32_at(4), u32_at(8)))
 }
 
 impl Frame {
@@ -150,18 +202,9 @@ impl Frame {
 
     /// Decodes one frame; anything malformed is an error, never a panic.
     pub fn decode(b: &[u8]) -> Result<Frame, FrameError> {
-        let Some(header) = b.get(..HEADER_LEN) else {
-            return Err(FrameError::TooShort(b.len()));
-        };
-        if header[..2] != MAGIC {
-            return Err(FrameError::BadMagic([header[0], header[1]]));
-        }
-        if header[2] != VERSION {
-            return Err(FrameError::UnsupportedVersion(header[2]));
-        }
+        let (kind, from, request) = header(b)?;
         let u32_at = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let (from, request) = (u32_at(4), u32_at(8));
-        match header[3] {
+        match kind {
             KIND_QUERY if b.len() == QUERY_LEN => {
                 let mut budget = [0u8; 8];
                 budget.copy_from_slice(&b[12..20]);

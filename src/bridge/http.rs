@@ -1,4 +1,4 @@
-//! `/metrics` and `/health` over HTTP/1.1: hyper, on a small tokio runtime in a thread of
+//! `/metrics`, `/health` and, on ledger nodes, `POST /propose` over HTTP/1.1: hyper, on a small tokio runtime in a thread of
 //! its own, so that probes never wait on the node's loop nor it on them.
 //!
 //! Each connection is a task: idle or slow clients hold only their own. Request heads must
@@ -8,11 +8,14 @@
 use super::health::Health;
 use super::metrics::Metrics;
 use super::BridgeError;
+use crate::node::ledger::{Command, LedgerKind};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, Semaphore};
@@ -25,6 +28,22 @@ pub const HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest request head read.
 const MAX_HEAD: usize = 16 * 1024;
+
+/// Where `POST /propose` hands a ledger node its proposals.
+pub struct Submit {
+    /// The node loop's queue (bounded: a full queue is a 503).
+    pub queue: SyncSender<Command>,
+    /// Chain or dag: whether `txs` are wanted.
+    pub kind: LedgerKind,
+    /// This node's id, part of the ids it picks.
+    pub node: u32,
+}
+
+/// The first id `POST /propose` picks for node `node`: ids from here on are the node's own,
+/// far above any slot's.
+pub fn submitted_ids(node: u32) -> u64 {
+    (1 << 48) | (u64::from(node) << 24)
+}
 
 /// A running HTTP endpoint; stops when dropped.
 pub struct HttpServer {
@@ -41,6 +60,7 @@ impl HttpServer {
         address: &str,
         metrics: Metrics,
         health: Option<Health>,
+        submit: Option<Submit>,
     ) -> Result<HttpServer, BridgeError> {
         let listener =
             std::net::TcpListener::bind(address).map_err(|e| BridgeError::bind(address, e))?;
@@ -56,7 +76,13 @@ impl HttpServer {
             .build()
             .map_err(BridgeError::Runtime)?;
         let (stop, stopped) = oneshot::channel();
-        let shared = Arc::new((metrics, health));
+        let next = submit.as_ref().map_or(0, |s| submitted_ids(s.node));
+        let shared = Arc::new(Shared {
+            metrics,
+            health,
+            submit,
+            next: AtomicU64::new(next),
+        });
         let thread = std::thread::Builder::new()
             .name("luxsim-http".into())
             .spawn(move || {
@@ -90,7 +116,16 @@ impl Drop for HttpServer {
     }
 }
 
-async fn serve(listener: tokio::net::TcpListener, shared: Arc<(Metrics, Option<Health>)>) {
+/// What every connection's task reads.
+struct Shared {
+    metrics: Metrics,
+    health: Option<Health>,
+    submit: Option<Submit>,
+    /// The id the next proposal without one gets.
+    next: AtomicU64,
+}
+
+async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -105,7 +140,7 @@ async fn serve(listener: tokio::net::TcpListener, shared: Arc<(Metrics, Option<H
             let _permit = permit;
             let service = hyper::service::service_fn(move |req| {
                 let shared = shared.clone();
-                async move { Ok::<_, Infallible>(respond(&req, &shared.0, shared.1.as_ref())) }
+                async move { Ok::<_, Infallible>(respond(&req, &shared)) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -118,11 +153,8 @@ async fn serve(listener: tokio::net::TcpListener, shared: Arc<(Metrics, Option<H
     }
 }
 
-fn respond(
-    req: &Request<Incoming>,
-    metrics: &Metrics,
-    health: Option<&Health>,
-) -> Response<Full<Bytes>> {
+fn respond(req: &Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+    let (metrics, health) = (&shared.metrics, shared.health.as_ref());
     let reply = |status: StatusCode, content_type: &str, body: String| {
         let head = req.method() == Method::HEAD;
         let mut r = Response::new(Full::new(if head {
@@ -136,6 +168,10 @@ fn respond(
         }
         r
     };
+    if req.uri().path() == "/propose" {
+        let (status, body) = propose(req, shared);
+        return reply(status, "text/plain; charset=utf-8", body);
+    }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return reply(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -161,8 +197,97 @@ fn respond(
         _ => reply(
             StatusCode::NOT_FOUND,
             "text/plain",
-            "try /metrics or /health\n".into(),
+            "try /metrics, /health or POST /propose\n".into(),
         ),
+    }
+}
+
+/// `POST /propose?id=ID&txs=TX:KEY,TX:KEY&anchored=true`: queues a proposal (every
+/// parameter optional; dag vertices need `txs`).
+fn propose(req: &Request<Incoming>, shared: &Shared) -> (StatusCode, String) {
+    let Some(submit) = &shared.submit else {
+        return (
+            StatusCode::NOT_FOUND,
+            "this node keeps no ledger: /propose is for [ledger] nodes\n".into(),
+        );
+    };
+    if req.method() != Method::POST {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "POST /propose only\n".into(),
+        );
+    }
+    let command = match parse_proposal(req.uri().query().unwrap_or(""), submit.kind) {
+        Ok(p) => Command::Propose {
+            id: p
+                .id
+                .unwrap_or_else(|| shared.next.fetch_add(1, Ordering::Relaxed)),
+            txs: p.txs,
+            anchored: p.anchored,
+        },
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("{e}\n")),
+    };
+    let Command::Propose { id, .. } = command;
+    match submit.queue.try_send(command) {
+        Ok(()) => (StatusCode::ACCEPTED, format!("queued {id}\n")),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many proposals waiting; retry\n".into(),
+        ),
+    }
+}
+
+/// A proposal as `POST /propose` asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    /// The item's id; `None`: the node picks one of its own.
+    pub id: Option<u64>,
+    /// Dag: (transaction, conflict key) pairs.
+    pub txs: Vec<(u64, u64)>,
+    /// Dag: name only the last accepted vertex as parent.
+    pub anchored: bool,
+}
+
+/// The proposal of a `/propose` query string, or what is wrong with it.
+pub fn parse_proposal(query: &str, kind: LedgerKind) -> Result<Proposal, String> {
+    let (mut id, mut txs, mut anchored) = (None, Vec::new(), false);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "id" => match value.parse::<u64>() {
+                Ok(0) | Err(_) => {
+                    return Err(format!("id={value}: an id is a number from 1 to 2^64-1"))
+                }
+                Ok(v) => id = Some(v),
+            },
+            "txs" => {
+                for t in value.split(',').filter(|t| !t.is_empty()) {
+                    let (tx, key) = t.split_once(':').unwrap_or((t, t));
+                    match (tx.parse::<u64>(), key.parse::<u64>()) {
+                        (Ok(tx), Ok(key)) => txs.push((tx, key)),
+                        _ => return Err(format!("txs: {t:?} is not TX or TX:KEY (numbers)")),
+                    }
+                }
+            }
+            "anchored" => anchored = matches!(value, "" | "1" | "true"),
+            other => {
+                return Err(format!(
+                    "unknown parameter {other:?}: use id, txs, anchored"
+                ))
+            }
+        }
+    }
+    match kind {
+        LedgerKind::Chain if !txs.is_empty() || anchored => {
+            Err("a chain block carries no txs and is not anchored".into())
+        }
+        LedgerKind::Dag if txs.is_empty() => Err("a vertex needs txs=TX:KEY,...".into()),
+        LedgerKind::Dag if txs.len() > super::ledger_frame::MAX_VERTEX_TXS => Err(format!(
+            "{} txs: a vertex carries at most {}",
+            txs.len(),
+            super::ledger_frame::MAX_VERTEX_TXS
+        )),
+        _ => Ok(Proposal { id, txs, anchored }),
     }
 }
 
@@ -186,6 +311,26 @@ mod tests {
     }
 
     #[test]
+    fn a_proposal_query_parses_or_says_what_is_wrong() {
+        let p = parse_proposal("id=5&txs=1:9,2&anchored=true", LedgerKind::Dag).unwrap();
+        assert_eq!(
+            p,
+            Proposal {
+                id: Some(5),
+                txs: vec![(1, 9), (2, 2)],
+                anchored: true
+            }
+        );
+        assert_eq!(parse_proposal("", LedgerKind::Chain).unwrap().id, None);
+        let e = |q: &str, k| parse_proposal(q, k).unwrap_err();
+        assert!(e("id=x", LedgerKind::Chain).contains("id=x"));
+        assert!(e("txs=1", LedgerKind::Chain).contains("no txs"));
+        assert!(e("id=3", LedgerKind::Dag).contains("needs txs"));
+        assert!(e("txs=a:b", LedgerKind::Dag).contains("\"a:b\""));
+        assert!(e("colour=red", LedgerKind::Dag).contains("unknown parameter"));
+    }
+
+    #[test]
     fn answers_metrics_health_and_404_while_idle_clients_wait() {
         let health = Health {
             connected: [false, true].iter().map(|&f| AtomicBool::new(f)).collect(),
@@ -195,7 +340,7 @@ mod tests {
             k: 3,
             alpha_confidence: 2,
         };
-        let server = HttpServer::start("127.0.0.1:0", Metrics::new(), Some(health)).unwrap();
+        let server = HttpServer::start("127.0.0.1:0", Metrics::new(), Some(health), None).unwrap();
         // 64 connections that never send a byte (twice the old server's limit).
         let since = std::time::Instant::now();
         let idle: Vec<_> = (0..64)

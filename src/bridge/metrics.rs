@@ -37,11 +37,13 @@ pub enum DropReason {
     Unroutable,
     /// A compact vote on the feed that did not unpack, or not from the feed's owner.
     MalformedVote,
+    /// A ledger decision not published: the item's id does not fit a compact vote's u16.
+    VoteIdTooLarge,
 }
 
 impl DropReason {
     /// Every reason, in label order.
-    pub const ALL: [DropReason; 12] = [
+    pub const ALL: [DropReason; 13] = [
         DropReason::Malformed,
         DropReason::Version,
         DropReason::UnknownPeer,
@@ -54,6 +56,7 @@ impl DropReason {
         DropReason::NotConnected,
         DropReason::Unroutable,
         DropReason::MalformedVote,
+        DropReason::VoteIdTooLarge,
     ];
 
     /// The `reason` label.
@@ -71,6 +74,7 @@ impl DropReason {
             DropReason::NotConnected => "not_connected",
             DropReason::Unroutable => "unroutable_answer",
             DropReason::MalformedVote => "malformed_vote",
+            DropReason::VoteIdTooLarge => "vote_id_too_large",
         }
     }
 }
@@ -139,6 +143,12 @@ pub struct Metrics {
     pub poll_latency: Histogram,
     /// CURVE handshakes refused: a client key that is not a configured validator's.
     pub handshakes_refused: Count,
+    /// Ledger nodes: blocks or vertices accepted.
+    pub items_accepted: Count,
+    /// Ledger nodes: blocks or vertices rejected.
+    pub items_rejected: Count,
+    /// Ledger nodes: the height of the last accepted block or vertex.
+    pub accepted_height: Gauge,
     dropped: Arc<[Count]>,
 }
 
@@ -232,6 +242,18 @@ impl Metrics {
             handshakes_refused: counter(
                 "luxsim_handshakes_refused_total",
                 "CURVE handshakes refused: the client key is no configured validator's.",
+            ),
+            items_accepted: counter(
+                "luxsim_items_accepted_total",
+                "Ledger nodes: blocks or vertices accepted.",
+            ),
+            items_rejected: counter(
+                "luxsim_items_rejected_total",
+                "Ledger nodes: blocks or vertices rejected.",
+            ),
+            accepted_height: gauge(
+                "luxsim_accepted_height",
+                "Ledger nodes: height of the last accepted block or vertex.",
             ),
             dropped: dropped.into(),
             handle,

@@ -11,22 +11,28 @@
 //! `docs/bridge.md` describes the whole, its threat model, and why libzmq.
 
 pub(crate) mod cluster;
+mod cluster_ledger;
 pub(crate) mod config;
 mod driver;
 pub(crate) mod feed;
 pub(crate) mod frame;
 pub(crate) mod health;
 pub(crate) mod http;
+mod ledger_driver;
+pub(crate) mod ledger_frame;
 pub(crate) mod metrics;
 pub(crate) mod node;
+mod port;
+pub(crate) mod schedule;
 pub(crate) mod security;
 pub(crate) mod sockets;
 
 pub use cluster::{free_ports, run_cluster, ClusterArgs};
-pub use config::{ConfigError, NodeFile, NodeSettings, ParamsFile, PeerFile};
+pub use config::{ConfigError, LedgerFile, NodeFile, NodeSettings, ParamsFile, PeerFile};
 pub use driver::engine_of;
 pub use feed::{FeedError, Network};
 pub use frame::{Frame, FrameError};
+pub use ledger_frame::LedgerFrame;
 pub use metrics::{DropReason, Metrics};
 pub use node::{Event, NodeReport};
 pub use security::{Key, Keys};

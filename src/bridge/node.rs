@@ -13,10 +13,16 @@ use super::driver::{Driver, Role};
 use super::feed::Network;
 use super::health::Health;
 use super::http::HttpServer;
+use super::http::Submit;
+use super::ledger_driver::{LedgerDriver, SUBMIT_QUEUE};
 use super::metrics::Metrics;
 use super::security::Zap;
-use super::sockets::{bound_endpoint, bounded, curve_client, curve_server, Link, Monitor};
+use super::sockets::{
+    bound_endpoint, bounded_to, curve_client, curve_server, Link, Monitor, LEDGER_MAX_MESSAGE,
+    MAX_MESSAGE,
+};
 use super::BridgeError;
+use crate::node::ledger::{LedgerConfig, LedgerKind, LedgerNode};
 use crate::node::Adversary;
 use crate::node::StakeSampler;
 use crate::node::{Node, NodeConfig};
@@ -61,6 +67,44 @@ pub enum Event {
         /// Polls recorded until then.
         polls: u32,
     },
+    /// A ledger node proposed a block or vertex.
+    Proposed {
+        /// This node's id.
+        node: u32,
+        /// The item's id.
+        id: u64,
+        /// Its height.
+        height: u64,
+        /// Milliseconds since the node started.
+        at_ms: f64,
+    },
+    /// A ledger node accepted a block or vertex.
+    Accepted {
+        /// This node's id.
+        node: u32,
+        /// The item's id.
+        id: u64,
+        /// Its height.
+        height: u64,
+        /// Milliseconds since the node started.
+        at_ms: f64,
+        /// Polls recorded until then.
+        polls: u32,
+        /// Dag: transactions this node has accepted in all, this item's included.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        accepted_txs: Option<u64>,
+    },
+    /// A ledger node rejected a block or vertex.
+    Rejected {
+        /// This node's id.
+        node: u32,
+        /// The item's id.
+        id: u64,
+        /// Its height.
+        height: u64,
+        /// Milliseconds since the node started.
+        at_ms: f64,
+    },
     /// The final line, written on shutdown.
     Summary(NodeReport),
 }
@@ -98,6 +142,80 @@ pub struct NodeReport {
     pub dropped: BTreeMap<String, u64>,
     /// Milliseconds the node ran.
     pub uptime_ms: f64,
+    /// Ledger nodes: the height of the last accepted block or vertex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_height: Option<u64>,
+    /// Ledger nodes: blocks or vertices accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_items: Option<u64>,
+    /// Dag nodes: transactions accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_txs: Option<u64>,
+    /// Ledger nodes: `Get` requests sent for items the node lacked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fetches: Option<u64>,
+}
+
+impl NodeReport {
+    /// The report of node `s` from its metrics after `uptime` nanoseconds; the decision and
+    /// ledger fields are left empty for the driver to fill.
+    pub(super) fn of(s: &NodeSettings, m: &Metrics, uptime: u64) -> NodeReport {
+        NodeReport {
+            node: s.file.id,
+            byzantine: s
+                .file
+                .byzantine
+                .as_ref()
+                .map(|b| b.strategy.name().to_string()),
+            decided: None,
+            decided_at_ms: None,
+            preference: 0,
+            polls: m.polls.get(),
+            queries_sent: m.queries_sent.get(),
+            queries_received: m.queries_received.get(),
+            answers_sent: m.answers_sent.get(),
+            answers_received: m.answers_received.get(),
+            votes_sent: m.votes_sent.get(),
+            votes_received: m.votes_received.get(),
+            handshakes_refused: m.handshakes_refused.get(),
+            dropped: m
+                .dropped()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            uptime_ms: uptime as f64 / 1e6,
+            accepted_height: None,
+            accepted_items: None,
+            accepted_txs: None,
+            fetches: None,
+        }
+    }
+}
+
+/// What the loop asks of a driver: one for single decisions, one for ledgers.
+pub(super) trait Drive {
+    /// Nanoseconds since the node started (monotonic).
+    fn now(&self) -> u64;
+    /// Time until the next timer (or slot) is due, zero when overdue.
+    fn next_timer_in(&self) -> Option<Duration>;
+    /// Begin polling.
+    fn start(&mut self, sockets: &Sockets);
+    /// Read the inbox.
+    fn on_inbox(&mut self, sockets: &Sockets);
+    /// Read the outbox of validator `index`.
+    fn on_outbox(&mut self, sockets: &Sockets, index: u32);
+    /// Record whether the outbox of validator `index` is connected.
+    fn set_connected(&self, index: u32, up: bool);
+    /// Fire what is due.
+    fn fire_timers(&mut self, sockets: &Sockets);
+    /// Refresh the gauges of `/metrics`.
+    fn refresh_gauges(&self, health: &Health);
+    /// The events since the last call.
+    fn take_events(&mut self) -> Vec<Event>;
+    /// The figures at shutdown.
+    fn report(&self) -> NodeReport;
+    /// Close the feed.
+    fn close(self);
 }
 
 /// The node's sockets, borrowed by the loop's poll items for the whole run.
@@ -127,6 +245,10 @@ pub fn run(
         .ok_or(BridgeError::NotInValidatorSet(f.id))?;
     let cap = s.params.max_outstanding_items.max(1);
     let metrics = Metrics::new();
+    let max_message = match f.ledger {
+        Some(_) => LEDGER_MAX_MESSAGE,
+        None => MAX_MESSAGE,
+    };
     let ctx = zmq::Context::new();
     let zmq_err = |what: &str| {
         let what = what.to_string();
@@ -148,7 +270,7 @@ pub fn run(
         None => None,
     };
     let router = ctx.socket(zmq::ROUTER).map_err(zmq_err(&f.listen))?;
-    bounded(&router, cap).map_err(zmq_err(&f.listen))?;
+    bounded_to(&router, cap, max_message).map_err(zmq_err(&f.listen))?;
     router
         .set_router_mandatory(true)
         .map_err(zmq_err(&f.listen))?;
@@ -176,7 +298,7 @@ pub fn run(
             continue;
         };
         let dealer = ctx.socket(zmq::DEALER).map_err(zmq_err(&p.address))?;
-        bounded(&dealer, cap).map_err(zmq_err(&p.address))?;
+        bounded_to(&dealer, cap, max_message).map_err(zmq_err(&p.address))?;
         // Queue only on completed connections: a send to an absent peer fails at once.
         dealer.set_immediate(true).map_err(zmq_err(&p.address))?;
         if let (Some(keys), Some(Some(server))) = (&s.keys, s.public_keys.get(index as usize)) {
@@ -200,11 +322,23 @@ pub fn run(
         k: s.params.k,
         alpha_confidence: s.params.alpha_confidence,
     };
+    let (submit, submitted) = match &f.ledger {
+        Some(_) => {
+            let (tx, rx) = std::sync::mpsc::sync_channel(SUBMIT_QUEUE);
+            (Some(tx), Some(rx))
+        }
+        None => (None, None),
+    };
     let http = match f.metrics_port {
         Some(port) => Some(HttpServer::start(
             &format!("{}:{port}", f.metrics_host),
             metrics.clone(),
             Some(health.clone()),
+            submit.map(|tx| Submit {
+                queue: tx,
+                kind: f.ledger.as_ref().map_or(LedgerKind::Chain, |l| l.kind),
+                node: f.id,
+            }),
         )?),
         None => None,
     };
@@ -215,9 +349,69 @@ pub fn run(
         metrics: http.as_ref().map(|h| h.address.clone()),
         authenticated: s.keys.is_some(),
     });
+    let sampler = StakeSampler::new(&s.stakes).map_err(BridgeError::Stake)?;
+    let poll_timeout = crate::sim::scheduler::nanos(f.poll_timeout);
+    // One loop for both kinds of driver.
+    macro_rules! serve_with {
+        ($d:expr) => {
+            serve(
+                $d,
+                &sockets,
+                &health,
+                poll_timeout,
+                f.max_time,
+                stop,
+                &mut on_event,
+            )
+        };
+    }
+    let report = if let Some(l) = &f.ledger {
+        let node = f.byzantine.is_none().then(|| {
+            LedgerNode::new(&LedgerConfig {
+                id: me,
+                params: s.params,
+                kind: l.kind,
+                poll_timeout,
+                self_sample: f.self_sample,
+                seed: f.seed,
+                max_parents: l.parents,
+            })
+        });
+        let d = LedgerDriver::new(
+            s.clone(),
+            me,
+            node,
+            sampler,
+            submitted,
+            feed,
+            metrics,
+            connected,
+        );
+        serve_with!(d)
+    } else {
+        let role = decision_role(&s, me, &feed);
+        serve_with!(Driver::new(
+            s.clone(),
+            me,
+            role,
+            sampler,
+            feed,
+            metrics,
+            connected
+        ))
+    };
+    drop(sockets);
+    drop(http);
+    on_event(&Event::Summary(report.clone()));
+    Ok(report)
+}
 
-    let role = match &f.byzantine {
-        None => Role::Honest(Box::new(Node::new(&NodeConfig {
+/// The single-decision node's role: the honest state machine, or its adversary watching
+/// the honest feeds.
+fn decision_role(s: &Arc<NodeSettings>, me: u32, feed: &Network) -> Role {
+    let f = &s.file;
+    let Some(b) = &f.byzantine else {
+        return Role::Honest(Box::new(Node::new(&NodeConfig {
             id: me,
             params: s.params,
             protocol: f.engine,
@@ -226,44 +420,44 @@ pub fn run(
             poll_timeout: crate::sim::scheduler::nanos(f.poll_timeout),
             self_sample: f.self_sample,
             seed: f.seed,
-        }))),
-        Some(b) => {
-            let view: Arc<[AtomicU32]> = (0..s.validators.len())
-                .map(|_| AtomicU32::new(u32::MAX))
-                .collect();
-            let (v, s2) = (view.clone(), s.clone());
-            feed.on_vote(move |vote: Vote| {
-                let index = s2.index_of(vote.node_id);
-                let choice = s2
-                    .blocks
-                    .iter()
-                    .position(|&b| u64::from(b) == vote.block_id);
-                if let (Some(i), Some(c)) = (index, choice) {
-                    v[i as usize].store(c as u32, Ordering::Relaxed);
-                }
-            });
-            let rng = rand_chacha::ChaCha8Rng::seed_from_u64(f.seed);
-            Role::Byzantine {
-                adversary: Box::new(Adversary::new(b.strategy, b.target, s.choices(), rng)),
-                view,
-            }
-        }
+        })));
     };
-    let sampler = StakeSampler::new(&s.stakes).map_err(BridgeError::Stake)?;
-    let mut d = Driver::new(
-        s.clone(),
-        me,
-        role,
-        sampler,
-        feed,
-        metrics.clone(),
-        connected,
-    );
+    let view: Arc<[AtomicU32]> = (0..s.validators.len())
+        .map(|_| AtomicU32::new(u32::MAX))
+        .collect();
+    let (v, s2) = (view.clone(), s.clone());
+    feed.on_vote(move |vote: Vote| {
+        let index = s2.index_of(vote.node_id);
+        let choice = s2
+            .blocks
+            .iter()
+            .position(|&b| u64::from(b) == vote.block_id);
+        if let (Some(i), Some(c)) = (index, choice) {
+            v[i as usize].store(c as u32, Ordering::Relaxed);
+        }
+    });
+    let rng = rand_chacha::ChaCha8Rng::seed_from_u64(f.seed);
+    Role::Byzantine {
+        adversary: Box::new(Adversary::new(b.strategy, b.target, s.choices(), rng)),
+        view,
+    }
+}
 
-    // Polling starts once every peer is reachable, or after one poll timeout at most: the
-    // first polls of a node started before its peers would only time out.
-    let start_by = d.now() + crate::sim::scheduler::nanos(f.poll_timeout);
-    let until = f.max_time.map(|t| Instant::now() + t);
+/// The loop: polls every socket with the next timer's timeout, starts polling once every
+/// peer is reachable (or after one poll timeout at most: the first polls of a node started
+/// before its peers would only time out), and stops when `stop()` says so or `max_time`
+/// passes.
+fn serve<D: Drive>(
+    mut d: D,
+    sockets: &Sockets,
+    health: &Health,
+    poll_timeout: u64,
+    max_time: Option<Duration>,
+    stop: &dyn Fn() -> bool,
+    on_event: &mut impl FnMut(&Event),
+) -> NodeReport {
+    let start_by = d.now() + poll_timeout;
+    let until = max_time.map(|t| Instant::now() + t);
     let mut started = false;
     let mut last_tick = Instant::now();
     let mut items: Vec<zmq::PollItem> = Vec::with_capacity(1 + 2 * sockets.monitors.len());
@@ -283,11 +477,11 @@ pub fn run(
             break;
         }
         if items[0].is_readable() {
-            d.on_inbox(&sockets);
+            d.on_inbox(sockets);
         }
         for j in 0..peers {
             if items[1 + j].is_readable() {
-                d.on_outbox(&sockets, sockets.outbox_of[j]);
+                d.on_outbox(sockets, sockets.outbox_of[j]);
             }
             if items[1 + peers + j].is_readable() {
                 for link in sockets.monitors[j].drain() {
@@ -295,14 +489,14 @@ pub fn run(
                 }
             }
         }
-        d.fire_timers(&sockets);
+        d.fire_timers(sockets);
         if last_tick.elapsed() >= TICK {
             last_tick = Instant::now();
             if !started && (health.all_reachable() || d.now() >= start_by) {
                 started = true;
-                d.start(&sockets);
+                d.start(sockets);
             }
-            d.refresh_gauges(&health);
+            d.refresh_gauges(health);
         }
         for e in d.take_events() {
             on_event(&e);
@@ -311,8 +505,5 @@ pub fn run(
     drop(items);
     let report = d.report();
     d.close();
-    drop(sockets);
-    drop(http);
-    on_event(&Event::Summary(report.clone()));
-    Ok(report)
+    report
 }

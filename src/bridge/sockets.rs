@@ -13,6 +13,9 @@ use super::security::{Keys, ZAP_DOMAIN};
 /// The largest message any bridge socket accepts, ZMTP handshake commands included: a CURVE
 /// INITIATE command is about 300 bytes; poll frames are 16 or 20, compact votes 8.
 pub const MAX_MESSAGE: i64 = 1024;
+/// The largest message a ledger node's poll sockets accept: the largest ledger frame
+/// (a vertex with every parent and transaction a frame allows) and room for the handshake.
+pub const LEDGER_MAX_MESSAGE: i64 = super::ledger_frame::MAX_FRAME as i64 + 1024;
 /// How long a connection may take to complete its handshake, in milliseconds.
 pub const HANDSHAKE_MS: i32 = 5_000;
 /// Delay before reconnecting to a peer that went away, doubling up to [`RECONNECT_MAX_MS`].
@@ -23,8 +26,14 @@ pub const RECONNECT_MAX_MS: i32 = 1_000;
 /// Options every bridge socket gets: the message bound, `hwm` messages queued each way per
 /// connection, no linger, a handshake deadline, TCP keep-alive.
 pub fn bounded(socket: &zmq::Socket, hwm: usize) -> zmq::Result<()> {
+    bounded_to(socket, hwm, MAX_MESSAGE)
+}
+
+/// [`bounded`] with its own message bound: ledger sockets carry vertices
+/// ([`LEDGER_MAX_MESSAGE`]).
+pub fn bounded_to(socket: &zmq::Socket, hwm: usize, max_message: i64) -> zmq::Result<()> {
     let hwm = i32::try_from(hwm.max(1)).unwrap_or(i32::MAX);
-    socket.set_maxmsgsize(MAX_MESSAGE)?;
+    socket.set_maxmsgsize(max_message)?;
     socket.set_sndhwm(hwm)?;
     socket.set_rcvhwm(hwm)?;
     socket.set_linger(0)?;

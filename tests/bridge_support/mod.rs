@@ -155,6 +155,7 @@ pub fn node_file(id: usize, ids: usize, ports: &[u16], params: ParamsFile) -> No
             })
             .collect(),
         byzantine: None,
+        ledger: None,
     }
 }
 
@@ -182,11 +183,16 @@ pub fn write_node(dir: &Path, file: &NodeFile) -> PathBuf {
 
 /// A bare HTTP/1.1 GET: (status code, body).
 pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    http_request("GET", addr, path)
+}
+
+/// A bare HTTP/1.1 request without a body: (status code, body).
+pub fn http_request(method: &str, addr: &str, path: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).expect("metrics endpoint accepts");
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut text = String::new();

@@ -209,8 +209,8 @@ pub enum Message {
     Put(Item),
 }
 
-/// Timers a ledger node asks its driver for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Timers a ledger node asks its driver for (ordered, so that a driver may keep them in a heap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Timer {
     /// Poll `request` times out.
     PollTimeout {
@@ -280,8 +280,9 @@ pub type Input = crate::node::Input<Message, Timer, Command>;
 /// What a ledger node asks its driver to do, or reports.
 pub type Output = crate::node::Output<Message, Timer, Report>;
 
-/// Which ledger a node keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which ledger a node keeps (`chain` or `dag` in files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LedgerKind {
     /// A chain of blocks (Snowman).
     Chain,
