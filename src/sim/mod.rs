@@ -7,6 +7,7 @@ pub(crate) mod rng;
 pub mod scenario;
 
 // Event mode: the virtual clock, the bus, the adversary, the world.
+pub(crate) mod crashes;
 pub(crate) mod event_loop;
 pub(crate) mod network;
 pub(crate) mod scheduler;

@@ -14,6 +14,7 @@ use crate::node::ledger::{
     Command, Input, Item, LedgerConfig, LedgerKind, LedgerNode, Message, Output, Report, Timer,
 };
 use crate::node::{NodeId, Validator};
+use crate::sim::crashes::Crashes;
 use crate::sim::event_loop::{self, EventCounters, EventWorld};
 use crate::sim::network::{Bus, Fate};
 use crate::sim::population::Population;
@@ -55,7 +56,8 @@ pub struct LedgerWorld<'a> {
     pub(super) kind: LedgerKind,
     pub(super) pop: Population,
     pub(super) nodes: Vec<LedgerNode>,
-    pub(super) down: Vec<bool>,
+    /// Which nodes the scenario's crashes keep down.
+    pub(super) crashes: Crashes,
     pub(super) honest: usize,
     pub(super) sched: Scheduler<Ev>,
     pub(super) bus: Bus,
@@ -117,19 +119,17 @@ impl<'a> LedgerWorld<'a> {
         if kind == LedgerKind::Dag {
             sched.at(production.first_gap(), Ev::Arrival);
         }
-        for c in &net.crashes {
-            let (first, last) = (c.nodes[0] as NodeId, c.nodes[1] as NodeId);
-            sched.at(nanos(c.at), Ev::Crash { first, last });
-            if let Some(r) = c.recover {
-                sched.at(nanos(r), Ev::Recover { first, last });
-            }
-        }
+        let crash = |first, last| Ev::Crash { first, last };
+        Crashes::schedule(&net.crashes, &mut sched, crash, |first, last| Ev::Recover {
+            first,
+            last,
+        });
         let honest = pop.honest();
         Ok(LedgerWorld {
             scenario,
             spec,
             kind,
-            down: vec![false; net.nodes],
+            crashes: Crashes::new(net.nodes, &net.crashes),
             reached: vec![false; net.nodes],
             reached_count: 0,
             accepted_txs: vec![0; net.nodes],
@@ -194,7 +194,7 @@ impl<'a> LedgerWorld<'a> {
         match ev {
             Ev::Start(n) => self.drive(now, n, Input::Start, trace)?,
             Ev::Deliver { to, from, msg } => {
-                if self.down[to as usize] {
+                if self.crashes.is_down(to) {
                     return Ok(());
                 }
                 if self.pop.byzantine[to as usize] {
@@ -204,7 +204,7 @@ impl<'a> LedgerWorld<'a> {
                 }
             }
             Ev::Timer { node, timer } => {
-                if !self.down[node as usize] {
+                if !self.crashes.is_down(node) {
                     self.drive(now, node, Input::Timer(timer), trace)?;
                 }
             }
@@ -219,18 +219,15 @@ impl<'a> LedgerWorld<'a> {
                 }
                 self.recount();
             }
-            Ev::Crash { first, last } | Ev::Recover { first, last } => {
-                let crash = matches!(ev, Ev::Crash { .. });
+            Ev::Crash { first, last } => {
                 for n in first..=last {
-                    self.down[n as usize] = crash;
-                    let kind = if crash { Kind::Crash } else { Kind::Recover };
-                    let e = Event {
-                        time: now,
-                        node: n,
-                        ..Event::default()
-                    };
-                    trace.record(kind, e)?;
-                    if !crash && !self.pop.byzantine[n as usize] {
+                    self.crashes.crash(now, n, trace)?;
+                }
+            }
+            Ev::Recover { first, last } => {
+                for n in first..=last {
+                    let up = self.crashes.recover(now, n, trace)?;
+                    if up && !self.pop.byzantine[n as usize] {
                         self.drive(now, n, Input::Start, trace)?;
                     }
                 }
@@ -256,7 +253,7 @@ impl<'a> LedgerWorld<'a> {
     /// The slot's leader proposes (or not).
     fn slot(&mut self, now: Nanos, s: u64, trace: &mut Trace) -> Result<(), SimError> {
         let leader = self.production.leader(s, &self.pop.sampler);
-        if self.down[leader as usize] {
+        if self.crashes.is_down(leader) {
             return Ok(());
         }
         if self.pop.byzantine[leader as usize] {
@@ -278,8 +275,8 @@ impl<'a> LedgerWorld<'a> {
                     self.propose(now, leader, batch.txs, false, trace)?;
                 }
                 if !batch.a.is_empty() {
-                    let (pop, down) = (&self.pop, &self.down);
-                    let ok = |i: NodeId| !pop.byzantine[i as usize] && !down[i as usize];
+                    let (pop, crashes) = (&self.pop, &self.crashes);
+                    let ok = |i: NodeId| !pop.byzantine[i as usize] && !crashes.is_down(i);
                     let n = self.nodes.len();
                     let issuers = (self.production.pick(n, ok), self.production.pick(n, ok));
                     let (Some(pa), Some(pb)) = issuers else {

@@ -28,6 +28,7 @@ mod exact;
 mod send;
 mod shortcut;
 
+use super::crashes::Crashes;
 use super::event_loop::{self, EventCounters, EventWorld};
 use super::network::{Bus, Fate};
 use super::population::Population;
@@ -115,8 +116,8 @@ pub struct World<'a> {
     scenario: &'a Scenario,
     pop: Population,
     nodes: Vec<Node>,
-    /// How many scenario crashes keep each node down now (overlapping ones nest).
-    down: Vec<u16>,
+    /// Which nodes the scenario's crashes keep down, now and at any time.
+    crashes: Crashes,
     /// The time of each node's last input, for the monotonic-time invariant.
     clock: Vec<Nanos>,
     split: Vec<u64>,
@@ -139,8 +140,6 @@ pub struct World<'a> {
     history: Vec<Vec<(Nanos, u32)>>,
     /// The last entry of each history, compact so that most answers hit the cache.
     latest: Vec<(Nanos, u32)>,
-    /// Crash intervals [from, to) per scenario entry, for answers decided ahead of time.
-    crashes: Vec<(NodeId, NodeId, Nanos, Nanos)>,
     finalized: usize,
     honest: usize,
     sched: Scheduler<Ev>,
@@ -190,13 +189,11 @@ impl<'a> World<'a> {
         let k = scenario.params.k;
         let mut sched = Scheduler::new();
         // Crashes first: a node crashed at time 0 must not start polling at time 0.
-        for c in &net.crashes {
-            let (first, last) = (c.nodes[0] as NodeId, c.nodes[1] as NodeId);
-            sched.at(nanos(c.at), Ev::Crash { first, last });
-            if let Some(r) = c.recover {
-                sched.at(nanos(r), Ev::Recover { first, last });
-            }
-        }
+        let crash = |first, last| Ev::Crash { first, last };
+        Crashes::schedule(&net.crashes, &mut sched, crash, |first, last| Ev::Recover {
+            first,
+            last,
+        });
         for id in 0..net.nodes as NodeId {
             if !pop.byzantine[id as usize] {
                 sched.at(0, Ev::Start(id));
@@ -207,14 +204,7 @@ impl<'a> World<'a> {
             .iter()
             .map(|n| vec![(0, n.preference() as u32)])
             .collect();
-        let crashes = net
-            .crashes
-            .iter()
-            .map(|c| {
-                let end = c.recover.map_or(Nanos::MAX, nanos);
-                (c.nodes[0] as NodeId, c.nodes[1] as NodeId, nanos(c.at), end)
-            })
-            .collect();
+        let crashes = Crashes::new(net.nodes, &net.crashes);
         Ok(World {
             exact,
             open: Vec::new(),
@@ -228,7 +218,6 @@ impl<'a> World<'a> {
             history,
             crashes,
             scenario,
-            down: vec![0; net.nodes],
             clock: vec![0; net.nodes],
             nodes,
             pop,
@@ -271,7 +260,7 @@ impl<'a> World<'a> {
 
     #[inline]
     fn is_down(&self, node: NodeId) -> bool {
-        self.down[node as usize] > 0
+        self.crashes.is_down(node)
     }
 
     fn handle_event(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
@@ -307,29 +296,13 @@ impl<'a> World<'a> {
             }
             Ev::Crash { first, last } => {
                 for n in first..=last {
-                    self.down[n as usize] += 1;
-                    trace.record(
-                        Kind::Crash,
-                        Event {
-                            time: now,
-                            node: n,
-                            ..Event::default()
-                        },
-                    )?;
+                    self.crashes.crash(now, n, trace)?;
                 }
             }
             Ev::Recover { first, last } => {
                 for n in first..=last {
-                    self.down[n as usize] -= 1;
-                    trace.record(
-                        Kind::Recover,
-                        Event {
-                            time: now,
-                            node: n,
-                            ..Event::default()
-                        },
-                    )?;
-                    if !self.pop.byzantine[n as usize] && !self.is_down(n) {
+                    let up = self.crashes.recover(now, n, trace)?;
+                    if up && !self.pop.byzantine[n as usize] {
                         self.drive(now, n, Input::Start, trace)?;
                     }
                 }
@@ -475,9 +448,7 @@ impl<'a> World<'a> {
 
     /// Whether a scenario crash keeps `node` down at time `t`.
     fn down_at(&self, node: NodeId, t: Nanos) -> bool {
-        self.crashes.iter().any(|&(first, last, from, to)| {
-            (first..=last).contains(&node) && (from..to).contains(&t)
-        })
+        self.crashes.down_at(node, t)
     }
 
     /// `node`'s preference as of time `t` (changes at `t` included).
