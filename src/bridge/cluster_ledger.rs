@@ -2,7 +2,7 @@
 //! of the nodes' `proposed`, `accepted` and `rejected` lines into the simulator's ledger
 //! summary, wall-clock milliseconds (as the cluster saw each line) in place of virtual ones.
 
-use super::config::LedgerFile;
+use super::ledger_config::LedgerFile;
 use crate::node::ledger::LedgerKind;
 use crate::node::Strategy;
 use crate::sim::ledger::production::Production;

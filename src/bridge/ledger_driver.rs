@@ -8,9 +8,10 @@
 //!   authenticated, and a reply's is the peer of the outbox it came on; otherwise `spoofed`;
 //! - every frame read is either handed to the state machine or counted as dropped, once.
 
-use super::config::{LedgerFile, NodeSettings};
+use super::config::NodeSettings;
 use super::feed::Network;
 use super::health::Health;
+use super::ledger_config::LedgerFile;
 use super::ledger_frame::{is_reply, LedgerFrame};
 use super::metrics::{DropReason, Metrics};
 use super::node::{Drive, Event, NodeReport, Sockets};

@@ -1,11 +1,14 @@
-//! The ZeroMQ bridge: the simulator's node state machine, unchanged, as real processes.
+//! The ZeroMQ bridge: the simulator's node state machines, unchanged, as real processes.
 //!
-//! - [`frame`] holds the node-to-node frames of the poll protocol (`docs/wire.md`);
+//! - [`frame`] holds the node-to-node frames of the poll protocol (`docs/wire.md`), and
+//!   [`ledger_frame`] those of chain and DAG validators;
 //! - [`config`] reads `node.toml`; [`security`] holds CURVE keys and the ZAP handler;
-//! - [`node`] drives [`crate::node::Node`] over libzmq sockets ([`sockets`]: how each is
-//!   bounded and authenticated; `driver`: what each frame does);
+//! - [`node`] drives [`crate::node::Node`] and [`crate::node::ledger::LedgerNode`] over
+//!   libzmq sockets ([`sockets`]: how each is bounded and authenticated; `driver` and
+//!   `ledger_driver`: what each frame does; `port`: what both do with sockets);
 //! - [`feed`] publishes 8-byte compact votes on a PUB socket, the [`Network`] API;
 //! - [`metrics`], [`health`] and [`http`] serve Prometheus text on `/metrics`, and `/health`;
+//! - [`schedule`] says who proposes what on sockets (`[ledger]` in `node.toml`);
 //! - [`cluster`] runs a scenario's nodes as local processes (`luxsim cluster`).
 //!
 //! `docs/bridge.md` describes the whole, its threat model, and why libzmq.
@@ -18,6 +21,7 @@ pub(crate) mod feed;
 pub(crate) mod frame;
 pub(crate) mod health;
 pub(crate) mod http;
+pub(crate) mod ledger_config;
 mod ledger_driver;
 pub(crate) mod ledger_frame;
 pub(crate) mod metrics;
@@ -28,10 +32,11 @@ pub(crate) mod security;
 pub(crate) mod sockets;
 
 pub use cluster::{free_ports, run_cluster, ClusterArgs};
-pub use config::{ConfigError, LedgerFile, NodeFile, NodeSettings, ParamsFile, PeerFile};
+pub use config::{ConfigError, NodeFile, NodeSettings, ParamsFile, PeerFile};
 pub use driver::engine_of;
 pub use feed::{FeedError, Network};
 pub use frame::{Frame, FrameError};
+pub use ledger_config::LedgerFile;
 pub use ledger_frame::LedgerFrame;
 pub use metrics::{DropReason, Metrics};
 pub use node::{Event, NodeReport};

@@ -1,9 +1,11 @@
-//! One node on real sockets: the simulator's [`crate::node::Node`] state machine, driven by
-//! libzmq sockets and a monotonic clock instead of the virtual one.
+//! One node on real sockets: the simulator's state machines ([`crate::node::Node`] for one
+//! decision, [`crate::node::ledger::LedgerNode`] for a chain or a DAG), driven by libzmq
+//! sockets and a monotonic clock instead of the virtual one.
 //!
-//! The loop owns every socket and the node; it polls the inbox (ROUTER), one outbox per peer
-//! (DEALER) and their monitors, with a timeout that is the next timer's, and carries out
-//! what the state machine asks. Queries come in on the inbox and are answered on the same
+//! The loop (`serve`) owns every socket; it polls the inbox (ROUTER), one outbox per peer
+//! (DEALER) and their monitors, with a timeout that is the next timer's, and hands what
+//! arrives to a `Drive` (`driver.rs` for one decision, `ledger_driver.rs` for ledgers),
+//! which carries out what the state machine asks. Queries come in on the inbox and are answered on the same
 //! connection; answers come back on the outbox that asked. No send ever waits: a full or
 //! absent peer is a counted drop. The vote feed ([`Network`]) and the HTTP endpoint
 //! ([`HttpServer`]) run in threads of their own.

@@ -17,7 +17,7 @@
 //! picks the issuers of double spends at random; the socket schedule keeps only what needs
 //! no shared clock or registry. `docs/bridge.md` compares the two.
 
-use super::config::LedgerFile;
+use super::ledger_config::LedgerFile;
 use crate::node::ledger::{Command, LedgerKind};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
