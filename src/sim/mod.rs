@@ -11,6 +11,7 @@ pub(crate) mod crashes;
 pub(crate) mod event_loop;
 pub(crate) mod network;
 pub(crate) mod scheduler;
+pub(crate) mod shell;
 pub(crate) mod world;
 
 // Lockstep mode.

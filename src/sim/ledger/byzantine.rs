@@ -104,10 +104,10 @@ impl LedgerWorld<'_> {
                 self.send(now, me, querier, msg, trace)
             }
             Answer::AtDeadline(tips) => {
-                if self.bus.cut(now, me, querier) {
+                if self.shell.bus.cut(now, me, querier) {
                     return Ok(());
                 }
-                self.messages += 1;
+                self.shell.messages += 1;
                 let at = deadline.saturating_sub(1).max(now);
                 let msg = Message::Answer { request, tips };
                 let ev = Ev::Deliver {
@@ -115,7 +115,7 @@ impl LedgerWorld<'_> {
                     from: me,
                     msg,
                 };
-                self.sched.at(at, ev);
+                self.shell.sched.at(at, ev);
                 Ok(())
             }
         }

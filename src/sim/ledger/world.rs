@@ -14,14 +14,14 @@ use crate::node::ledger::{
     Command, Input, Item, LedgerConfig, LedgerKind, LedgerNode, Message, Output, Report, Timer,
 };
 use crate::node::{NodeId, Validator};
-use crate::sim::crashes::Crashes;
 use crate::sim::event_loop::{self, EventCounters, EventWorld};
-use crate::sim::network::{Bus, Fate};
+use crate::sim::network::Fate;
 use crate::sim::population::Population;
 use crate::sim::progress::{End, Watch};
 use crate::sim::rng::{rng_for, seed_for, Purpose};
 use crate::sim::scenario::{LedgerSpec, Scenario, ScenarioEngine};
 use crate::sim::scheduler::{nanos, Nanos, Scheduler};
+use crate::sim::shell::{self, Host, Shell};
 use crate::sim::trace::{Event, Kind, Trace};
 use crate::sim::SimError;
 
@@ -56,11 +56,9 @@ pub struct LedgerWorld<'a> {
     pub(super) kind: LedgerKind,
     pub(super) pop: Population,
     pub(super) nodes: Vec<LedgerNode>,
-    /// Which nodes the scenario's crashes keep down.
-    pub(super) crashes: Crashes,
+    /// The queue, the bus, the crashes, the nodes' clocks and the message count.
+    pub(super) shell: Shell<Ev>,
     pub(super) honest: usize,
-    pub(super) sched: Scheduler<Ev>,
-    pub(super) bus: Bus,
     pub(super) adversary: Option<LedgerAdversary>,
     pub(super) production: Production,
     pub(super) safety: SafetyChecker,
@@ -74,7 +72,6 @@ pub struct LedgerWorld<'a> {
     pub(super) complete: usize,
     arrived: u64,
     out: Vec<Output>,
-    pub(super) messages: u64,
     stopped: bool,
 }
 
@@ -88,8 +85,7 @@ impl<'a> LedgerWorld<'a> {
             ScenarioEngine::Dag => LedgerKind::Dag,
             _ => LedgerKind::Chain,
         };
-        let latency = net.latency.sampler()?;
-        let bus = Bus::new(net, latency, rng_for(seed, Purpose::Network));
+        let mut shell = Shell::new(scenario)?;
         let poll_timeout = nanos(net.poll_timeout);
         let nodes: Vec<LedgerNode> = (0..net.nodes as NodeId)
             .map(|id| {
@@ -109,7 +105,7 @@ impl<'a> LedgerWorld<'a> {
             LedgerAdversary::new(b.strategy, b.proposer.unwrap_or_default(), rng)
         });
         let mut production = Production::new(spec, net.nodes, seed);
-        let mut sched = Scheduler::new();
+        let sched = &mut shell.sched;
         for id in 0..net.nodes as NodeId {
             if !pop.byzantine[id as usize] {
                 sched.at(0, Ev::Start(id));
@@ -120,16 +116,13 @@ impl<'a> LedgerWorld<'a> {
             sched.at(production.first_gap(), Ev::Arrival);
         }
         let crash = |first, last| Ev::Crash { first, last };
-        Crashes::schedule(&net.crashes, &mut sched, crash, |first, last| Ev::Recover {
-            first,
-            last,
-        });
+        shell.schedule_crashes(scenario, crash, |first, last| Ev::Recover { first, last });
         let honest = pop.honest();
         Ok(LedgerWorld {
             scenario,
             spec,
             kind,
-            crashes: Crashes::new(net.nodes, &net.crashes),
+            shell,
             reached: vec![false; net.nodes],
             reached_count: 0,
             accepted_txs: vec![0; net.nodes],
@@ -138,14 +131,11 @@ impl<'a> LedgerWorld<'a> {
             nodes,
             pop,
             honest,
-            sched,
-            bus,
             adversary,
             production,
             safety: SafetyChecker::new(),
             tally: Tally::default(),
             out: Vec::new(),
-            messages: 0,
             stopped: false,
         })
     }
@@ -192,46 +182,23 @@ impl<'a> LedgerWorld<'a> {
 
     fn handle_event(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
         match ev {
-            Ev::Start(n) => self.drive(now, n, Input::Start, trace)?,
-            Ev::Deliver { to, from, msg } => {
-                if self.crashes.is_down(to) {
-                    return Ok(());
-                }
-                if self.pop.byzantine[to as usize] {
-                    self.byzantine_receive(now, to, from, msg, trace)?;
-                } else {
-                    self.drive(now, to, Input::Message { from, msg }, trace)?;
-                }
-            }
-            Ev::Timer { node, timer } => {
-                if !self.crashes.is_down(node) {
-                    self.drive(now, node, Input::Timer(timer), trace)?;
-                }
-            }
+            Ev::Start(n) => shell::start(self, now, n, trace)?,
+            Ev::Deliver { to, from, msg } => shell::deliver(self, now, to, from, msg, trace)?,
+            Ev::Timer { node, timer } => shell::timer(self, now, node, timer, trace)?,
             Ev::Slot(s) => {
                 self.slot(now, s, trace)?;
-                self.sched
+                self.shell
+                    .sched
                     .at(self.production.slot_time(s + 1), Ev::Slot(s + 1));
             }
             Ev::Arrival => {
                 if let Some(gap) = self.production.arrive(now) {
-                    self.sched.at(now.saturating_add(gap), Ev::Arrival);
+                    self.shell.sched.at(now.saturating_add(gap), Ev::Arrival);
                 }
                 self.recount();
             }
-            Ev::Crash { first, last } => {
-                for n in first..=last {
-                    self.crashes.crash(now, n, trace)?;
-                }
-            }
-            Ev::Recover { first, last } => {
-                for n in first..=last {
-                    let up = self.crashes.recover(now, n, trace)?;
-                    if up && !self.pop.byzantine[n as usize] {
-                        self.drive(now, n, Input::Start, trace)?;
-                    }
-                }
-            }
+            Ev::Crash { first, last } => shell::crash(self, now, first, last, trace)?,
+            Ev::Recover { first, last } => shell::recover(self, now, first, last, trace)?,
         }
         Ok(())
     }
@@ -253,7 +220,7 @@ impl<'a> LedgerWorld<'a> {
     /// The slot's leader proposes (or not).
     fn slot(&mut self, now: Nanos, s: u64, trace: &mut Trace) -> Result<(), SimError> {
         let leader = self.production.leader(s, &self.pop.sampler);
-        if self.crashes.is_down(leader) {
+        if self.shell.crashes.is_down(leader) {
             return Ok(());
         }
         if self.pop.byzantine[leader as usize] {
@@ -275,7 +242,7 @@ impl<'a> LedgerWorld<'a> {
                     self.propose(now, leader, batch.txs, false, trace)?;
                 }
                 if !batch.a.is_empty() {
-                    let (pop, crashes) = (&self.pop, &self.crashes);
+                    let (pop, crashes) = (&self.pop, &self.shell.crashes);
                     let ok = |i: NodeId| !pop.byzantine[i as usize] && !crashes.is_down(i);
                     let n = self.nodes.len();
                     let issuers = (self.production.pick(n, ok), self.production.pick(n, ok));
@@ -342,23 +309,6 @@ impl<'a> LedgerWorld<'a> {
         Ok(())
     }
 
-    fn drive(
-        &mut self,
-        now: Nanos,
-        id: NodeId,
-        input: Input,
-        trace: &mut Trace,
-    ) -> Result<(), SimError> {
-        let node = &mut self.nodes[id as usize];
-        node.handle(now, input, &self.pop.sampler, &mut self.out);
-        let mut out = std::mem::take(&mut self.out);
-        for o in out.drain(..) {
-            self.output(now, id, o, trace)?;
-        }
-        self.out = out;
-        Ok(())
-    }
-
     fn output(
         &mut self,
         now: Nanos,
@@ -381,13 +331,13 @@ impl<'a> LedgerWorld<'a> {
                 self.send(now, id, to, msg, trace)?;
             }
             Output::Broadcast { msg } => {
-                for to in 0..self.nodes.len() as NodeId {
-                    if to != id {
-                        self.send(now, id, to, msg.clone(), trace)?;
-                    }
+                for to in (0..self.nodes.len() as NodeId).filter(|&to| to != id) {
+                    self.send(now, id, to, msg.clone(), trace)?;
                 }
             }
-            Output::SetTimer { at, timer } => self.sched.at(at, Ev::Timer { node: id, timer }),
+            Output::SetTimer { at, timer } => {
+                self.shell.sched.at(at, Ev::Timer { node: id, timer })
+            }
             Output::PollOpened { .. } => {}
             Output::Report(Report::Proposed(item)) => self.register(now, item, id, true, trace)?,
             Output::PollRecorded {
@@ -395,14 +345,7 @@ impl<'a> LedgerWorld<'a> {
                 top,
                 count,
                 answers,
-            } => {
-                let e = Event {
-                    request: Some(request),
-                    answers: Some(answers),
-                    ..ev(top, Some(count))
-                };
-                trace.record(Kind::Poll, e)?;
-            }
+            } => shell::record_poll(trace, now, id, request, top, count, answers)?,
             Output::Report(Report::Accepted { id: item, height }) => {
                 trace.record(Kind::Accept, ev(item, Some(height as u32)))?;
                 let at = self.production.registry.get(item).map_or(now, |p| p.at);
@@ -459,8 +402,7 @@ impl<'a> LedgerWorld<'a> {
         msg: Message,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
-        self.messages += 1;
-        let fate = self.bus.route(now, from, to);
+        let fate = self.shell.route(now, from, to);
         if trace.wants(Kind::Query) {
             let (kind, request, choice, count) = describe(&msg);
             let kind = match fate {
@@ -479,15 +421,8 @@ impl<'a> LedgerWorld<'a> {
             };
             trace.record(kind, e)?;
         }
-        if let Fate::Delivered(first, second) = fate {
-            let again = second.map(|d| (d, msg.clone()));
-            self.sched
-                .at(now.saturating_add(first), Ev::Deliver { to, from, msg });
-            if let Some((d, msg)) = again {
-                self.sched
-                    .at(now.saturating_add(d), Ev::Deliver { to, from, msg });
-            }
-        }
+        self.shell
+            .schedule(now, fate, msg, |msg| Ev::Deliver { to, from, msg });
         Ok(())
     }
 }
@@ -514,10 +449,48 @@ fn describe(msg: &Message) -> (Kind, Option<u32>, Option<u32>, Option<u32>) {
     }
 }
 
+impl Host for LedgerWorld<'_> {
+    type Node = LedgerNode;
+    type Ev = Ev;
+    fn shell(&mut self) -> &mut Shell<Ev> {
+        &mut self.shell
+    }
+    fn is_byzantine(&self, id: NodeId) -> bool {
+        self.pop.byzantine[id as usize]
+    }
+    fn drive(
+        &mut self,
+        now: Nanos,
+        id: NodeId,
+        input: Input,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        self.shell.enter(now, id);
+        let node = &mut self.nodes[id as usize];
+        node.handle(now, input, &self.pop.sampler, &mut self.out);
+        let mut out = std::mem::take(&mut self.out);
+        for o in out.drain(..) {
+            self.output(now, id, o, trace)?;
+        }
+        self.out = out;
+        Ok(())
+    }
+    fn byzantine_receive(
+        &mut self,
+        now: Nanos,
+        me: NodeId,
+        from: NodeId,
+        msg: Message,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        LedgerWorld::byzantine_receive(self, now, me, from, msg, trace)
+    }
+}
+
 impl EventWorld for LedgerWorld<'_> {
     type Ev = Ev;
     fn scheduler(&mut self) -> &mut Scheduler<Ev> {
-        &mut self.sched
+        &mut self.shell.sched
     }
     fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
         self.handle_event(now, ev, trace)
@@ -533,6 +506,6 @@ impl EventWorld for LedgerWorld<'_> {
         (self.reached_count, self.honest)
     }
     fn messages(&self) -> u64 {
-        self.messages
+        self.shell.messages
     }
 }

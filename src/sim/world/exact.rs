@@ -18,6 +18,7 @@ use crate::node::decision::{Input, Message};
 use crate::node::NodeId;
 use crate::sim::network::Fate;
 use crate::sim::scheduler::Nanos;
+use crate::sim::shell::Host;
 use crate::sim::trace::Trace;
 use crate::sim::SimError;
 
@@ -70,7 +71,7 @@ impl World<'_> {
             request,
             slot,
         };
-        self.sched.at_late(asked, ev);
+        self.shell.sched.at_late(asked, ev);
     }
 
     /// The queries of a poll are sent: reserves the sequence numbers of their answers.
@@ -85,7 +86,7 @@ impl World<'_> {
             .iter()
             .map(|&s| copies(&self.pending[s as usize]))
             .sum();
-        let mut seq = self.sched.reserve(n);
+        let mut seq = self.shell.sched.reserve(n);
         for &s in &self.open_pending {
             let p = &mut self.pending[s as usize];
             p.seq = seq;
@@ -144,14 +145,16 @@ impl World<'_> {
         debug_assert_eq!(choice, self.preference_at(from, now));
         let p = self.pending[slot as usize];
         self.free_pending.push(slot);
-        self.messages += 1;
+        self.shell.messages += 1;
         let msg = Message::Answer { request, choice };
         record_message(trace, now, from, to, msg, p.back)?;
         if let Fate::Delivered(d1, d2) = p.back {
             let ev = Ev::deliver(to, from, msg);
-            self.sched.at_seq(now.saturating_add(d1), p.seq, ev);
+            self.shell.sched.at_seq(now.saturating_add(d1), p.seq, ev);
             if let Some(d) = d2 {
-                self.sched.at_seq(now.saturating_add(d), p.seq + 1, ev);
+                self.shell
+                    .sched
+                    .at_seq(now.saturating_add(d), p.seq + 1, ev);
             }
         }
         Ok(())

@@ -28,14 +28,14 @@ mod exact;
 mod send;
 mod shortcut;
 
-use super::crashes::Crashes;
 use super::event_loop::{self, EventCounters, EventWorld};
-use super::network::{Bus, Fate};
+use super::network::Fate;
 use super::population::Population;
 use super::progress::{End, Watch};
 use super::rng::{rng_for, seed_for, Purpose};
 use super::scenario::Scenario;
 use super::scheduler::{nanos, Nanos, Scheduler};
+use super::shell::{self, Host, Shell};
 use super::summary::Outcomes;
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
@@ -116,10 +116,8 @@ pub struct World<'a> {
     scenario: &'a Scenario,
     pop: Population,
     nodes: Vec<Node>,
-    /// Which nodes the scenario's crashes keep down, now and at any time.
-    crashes: Crashes,
-    /// The time of each node's last input, for the monotonic-time invariant.
-    clock: Vec<Nanos>,
+    /// The queue, the bus, the crashes, the nodes' clocks and the message count.
+    shell: Shell<Ev>,
     split: Vec<u64>,
     /// Whether every query and answer goes through [`Node::handle`] (see the module docs).
     exact: bool,
@@ -142,11 +140,8 @@ pub struct World<'a> {
     latest: Vec<(Nanos, u32)>,
     finalized: usize,
     honest: usize,
-    sched: Scheduler<Ev>,
-    bus: Bus,
     adversary: Option<Adversary>,
     out: Vec<Output>,
-    messages: u64,
 }
 
 impl<'a> World<'a> {
@@ -155,8 +150,7 @@ impl<'a> World<'a> {
     pub fn new(scenario: &'a Scenario, pop: Population, exact: bool) -> Result<Self, SimError> {
         let net = &scenario.network;
         let seed = scenario.seed;
-        let latency = net.latency.sampler()?;
-        let bus = Bus::new(net, latency, rng_for(seed, Purpose::Network));
+        let mut shell = Shell::new(scenario)?;
         let poll_timeout = nanos(net.poll_timeout);
         let nodes: Vec<Node> = (0..net.nodes as NodeId)
             .map(|id| {
@@ -187,16 +181,12 @@ impl<'a> World<'a> {
             )
         });
         let k = scenario.params.k;
-        let mut sched = Scheduler::new();
         // Crashes first: a node crashed at time 0 must not start polling at time 0.
         let crash = |first, last| Ev::Crash { first, last };
-        Crashes::schedule(&net.crashes, &mut sched, crash, |first, last| Ev::Recover {
-            first,
-            last,
-        });
+        shell.schedule_crashes(scenario, crash, |first, last| Ev::Recover { first, last });
         for id in 0..net.nodes as NodeId {
             if !pop.byzantine[id as usize] {
-                sched.at(0, Ev::Start(id));
+                shell.sched.at(0, Ev::Start(id));
             }
         }
         let honest = pop.honest();
@@ -204,7 +194,6 @@ impl<'a> World<'a> {
             .iter()
             .map(|n| vec![(0, n.preference() as u32)])
             .collect();
-        let crashes = Crashes::new(net.nodes, &net.crashes);
         Ok(World {
             exact,
             open: Vec::new(),
@@ -216,19 +205,15 @@ impl<'a> World<'a> {
             answering: None,
             latest: nodes.iter().map(|n| (0, n.preference() as u32)).collect(),
             history,
-            crashes,
+            shell,
             scenario,
-            clock: vec![0; net.nodes],
             nodes,
             pop,
             split,
             finalized: 0,
             honest,
-            sched,
-            bus,
             adversary,
             out: Vec::with_capacity(4 * (k + 1)),
-            messages: 0,
         })
     }
 
@@ -260,28 +245,38 @@ impl<'a> World<'a> {
 
     #[inline]
     fn is_down(&self, node: NodeId) -> bool {
-        self.crashes.is_down(node)
+        self.shell.is_down(node)
     }
 
     fn handle_event(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
         match ev {
-            Ev::Start(n) => {
-                if !self.is_down(n) {
-                    self.drive(now, n, Input::Start, trace)?;
-                }
-            }
+            Ev::Start(n) => shell::start(self, now, n, trace)?,
             Ev::Query {
                 to,
                 from,
                 request,
                 deadline,
-            } => self.deliver(now, to, from, Message::Query { request, deadline }, trace)?,
+            } => shell::deliver(
+                self,
+                now,
+                to,
+                from,
+                Message::Query { request, deadline },
+                trace,
+            )?,
             Ev::Answer {
                 to,
                 from,
                 request,
                 choice,
-            } => self.deliver(now, to, from, Message::Answer { request, choice }, trace)?,
+            } => shell::deliver(
+                self,
+                now,
+                to,
+                from,
+                Message::Answer { request, choice },
+                trace,
+            )?,
             Ev::Answers { to, request, batch } => self.answers(now, to, request, batch, trace)?,
             Ev::Ask {
                 to,
@@ -289,28 +284,74 @@ impl<'a> World<'a> {
                 request,
                 slot,
             } => self.ask(now, to, from, request, slot, trace)?,
-            Ev::Timer { node, timer } => {
-                if !self.is_down(node) {
-                    self.drive(now, node, Input::Timer(timer), trace)?;
-                }
-            }
-            Ev::Crash { first, last } => {
-                for n in first..=last {
-                    self.crashes.crash(now, n, trace)?;
-                }
-            }
-            Ev::Recover { first, last } => {
-                for n in first..=last {
-                    let up = self.crashes.recover(now, n, trace)?;
-                    if up && !self.pop.byzantine[n as usize] {
-                        self.drive(now, n, Input::Start, trace)?;
-                    }
-                }
-            }
+            Ev::Timer { node, timer } => shell::timer(self, now, node, timer, trace)?,
+            Ev::Crash { first, last } => shell::crash(self, now, first, last, trace)?,
+            Ev::Recover { first, last } => shell::recover(self, now, first, last, trace)?,
         }
         Ok(())
     }
 
+    fn byzantine_receive(
+        &mut self,
+        now: Nanos,
+        me: NodeId,
+        from: NodeId,
+        msg: Message,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        let (Message::Query { request, deadline }, Some(adv)) = (msg, self.adversary.as_mut())
+        else {
+            return Ok(());
+        };
+        match adv.reply(from, &self.split) {
+            Reply::Silent => Ok(()),
+            Reply::Now(choice) => {
+                self.send(now, me, from, Message::Answer { request, choice }, trace)
+            }
+            Reply::AtDeadline(choice) => {
+                // The adversary holds its answer back so that it lands just before the
+                // querier's deadline; the bus still decides whether it is lost or cut.
+                let fate = self.shell.route(now, me, from);
+                let msg = Message::Answer { request, choice };
+                record_message(trace, now, me, from, msg, fate)?;
+                if let Fate::Delivered(..) = fate {
+                    let at = deadline.saturating_sub(1).max(now);
+                    self.shell.sched.at(at, Ev::deliver(from, me, msg));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether a scenario crash keeps `node` down at time `t`.
+    fn down_at(&self, node: NodeId, t: Nanos) -> bool {
+        self.shell.crashes.down_at(node, t)
+    }
+
+    /// `node`'s preference as of time `t` (changes at `t` included).
+    #[inline]
+    fn preference_at(&self, node: NodeId, t: Nanos) -> u32 {
+        let (at, latest) = self.latest[node as usize];
+        if at <= t {
+            return latest;
+        }
+        let h = &self.history[node as usize];
+        h.iter()
+            .rev()
+            .find(|&&(at, _)| at <= t)
+            .map_or(h[0].1, |&(_, p)| p)
+    }
+}
+
+impl Host for World<'_> {
+    type Node = Node;
+    type Ev = Ev;
+    fn shell(&mut self) -> &mut Shell<Ev> {
+        &mut self.shell
+    }
+    fn is_byzantine(&self, id: NodeId) -> bool {
+        self.pop.byzantine[id as usize]
+    }
     fn drive(
         &mut self,
         now: Nanos,
@@ -318,12 +359,7 @@ impl<'a> World<'a> {
         input: Input,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
-        debug_assert!(!self.is_down(id), "a crashed node handles an input");
-        debug_assert!(
-            now >= self.clock[id as usize],
-            "node {id} sees time run backwards"
-        );
-        self.clock[id as usize] = now;
+        self.shell.enter(now, id);
         let node = &mut self.nodes[id as usize];
         let before = node.preference();
         node.handle(now, input, &self.pop.sampler, &mut self.out);
@@ -350,14 +386,12 @@ impl<'a> World<'a> {
                     } else {
                         self.close_batch(id, request, at);
                     }
-                    self.sched.at(at, Ev::Timer { node: id, timer });
+                    self.shell.sched.at(at, Ev::Timer { node: id, timer });
                 }
                 Output::PollOpened { .. } => {}
                 Output::Broadcast { msg } => {
-                    for to in 0..self.nodes.len() as NodeId {
-                        if to != id {
-                            self.send(now, id, to, msg, trace)?;
-                        }
+                    for to in (0..self.nodes.len() as NodeId).filter(|&to| to != id) {
+                        self.send(now, id, to, msg, trace)?;
                     }
                 }
                 Output::PollRecorded {
@@ -365,18 +399,7 @@ impl<'a> World<'a> {
                     top,
                     count,
                     answers,
-                } => trace.record(
-                    Kind::Poll,
-                    Event {
-                        time: now,
-                        node: id,
-                        request: Some(request),
-                        choice: Some(top as u32),
-                        count: Some(count),
-                        answers: Some(answers),
-                        ..Event::default()
-                    },
-                )?,
+                } => shell::record_poll(trace, now, id, request, top, count, answers)?,
                 Output::Report(Report::Decided { choice }) => {
                     self.finalized += 1;
                     trace.record(
@@ -394,7 +417,6 @@ impl<'a> World<'a> {
         self.out = out;
         Ok(())
     }
-
     fn byzantine_receive(
         &mut self,
         now: Nanos,
@@ -403,73 +425,14 @@ impl<'a> World<'a> {
         msg: Message,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
-        let (Message::Query { request, deadline }, Some(adv)) = (msg, self.adversary.as_mut())
-        else {
-            return Ok(());
-        };
-        match adv.reply(from, &self.split) {
-            Reply::Silent => Ok(()),
-            Reply::Now(choice) => {
-                self.send(now, me, from, Message::Answer { request, choice }, trace)
-            }
-            Reply::AtDeadline(choice) => {
-                // The adversary holds its answer back so that it lands just before the
-                // querier's deadline; the bus still decides whether it is lost or cut.
-                self.messages += 1;
-                let fate = self.bus.route(now, me, from);
-                let msg = Message::Answer { request, choice };
-                record_message(trace, now, me, from, msg, fate)?;
-                if let Fate::Delivered(..) = fate {
-                    let at = deadline.saturating_sub(1).max(now);
-                    self.sched.at(at, Ev::deliver(from, me, msg));
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn deliver(
-        &mut self,
-        now: Nanos,
-        to: NodeId,
-        from: NodeId,
-        msg: Message,
-        trace: &mut Trace,
-    ) -> Result<(), SimError> {
-        if self.is_down(to) {
-            return Ok(());
-        }
-        if self.pop.byzantine[to as usize] {
-            self.byzantine_receive(now, to, from, msg, trace)
-        } else {
-            self.drive(now, to, Input::Message { from, msg }, trace)
-        }
-    }
-
-    /// Whether a scenario crash keeps `node` down at time `t`.
-    fn down_at(&self, node: NodeId, t: Nanos) -> bool {
-        self.crashes.down_at(node, t)
-    }
-
-    /// `node`'s preference as of time `t` (changes at `t` included).
-    #[inline]
-    fn preference_at(&self, node: NodeId, t: Nanos) -> u32 {
-        let (at, latest) = self.latest[node as usize];
-        if at <= t {
-            return latest;
-        }
-        let h = &self.history[node as usize];
-        h.iter()
-            .rev()
-            .find(|&&(at, _)| at <= t)
-            .map_or(h[0].1, |&(_, p)| p)
+        World::byzantine_receive(self, now, me, from, msg, trace)
     }
 }
 
 impl EventWorld for World<'_> {
     type Ev = Ev;
     fn scheduler(&mut self) -> &mut Scheduler<Ev> {
-        &mut self.sched
+        &mut self.shell.sched
     }
     fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
         self.handle_event(now, ev, trace)
@@ -481,7 +444,7 @@ impl EventWorld for World<'_> {
         (self.finalized, self.honest)
     }
     fn messages(&self) -> u64 {
-        self.messages
+        self.shell.messages
     }
 }
 

@@ -19,7 +19,6 @@ impl World<'_> {
         msg: Message,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
-        debug_assert!(!self.is_down(from), "a crashed node sends");
         match msg {
             Message::Query { request, deadline } if !self.pop.byzantine[to as usize] => {
                 return self.query_honest(now, from, to, request, deadline, trace);
@@ -29,17 +28,10 @@ impl World<'_> {
             }
             _ => {}
         }
-        self.messages += 1;
-        let fate = self.bus.route(now, from, to);
+        let fate = self.shell.route(now, from, to);
         record_message(trace, now, from, to, msg, fate)?;
-        if let Fate::Delivered(first, second) = fate {
-            self.sched
-                .at(now.saturating_add(first), Ev::deliver(to, from, msg));
-            if let Some(d) = second {
-                self.sched
-                    .at(now.saturating_add(d), Ev::deliver(to, from, msg));
-            }
-        }
+        self.shell
+            .schedule(now, fate, msg, |msg| Ev::deliver(to, from, msg));
         Ok(())
     }
 
@@ -54,8 +46,7 @@ impl World<'_> {
         deadline: Nanos,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
-        self.messages += 1;
-        let fate = self.bus.route(now, from, to);
+        let fate = self.shell.route(now, from, to);
         record_message(
             trace,
             now,
@@ -77,14 +68,14 @@ impl World<'_> {
                         request,
                         slot: exact::NO_ANSWER,
                     };
-                    self.sched.at_late(asked, ev);
+                    self.shell.sched.at_late(asked, ev);
                 }
                 continue;
             }
             // Fast mode counts the answer now; exact mode when it is sent (so not if the run
             // ends before the query arrives).
-            self.messages += u64::from(!self.exact);
-            let back = self.bus.route(asked, to, from);
+            self.shell.messages += u64::from(!self.exact);
+            let back = self.shell.bus.route(asked, to, from);
             if self.exact {
                 self.draw_pending(asked, to, from, request, deadline, back);
             } else {

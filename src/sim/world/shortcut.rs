@@ -22,6 +22,7 @@ use crate::node::decision::{Input, Node};
 use crate::node::NodeId;
 use crate::sim::network::Fate;
 use crate::sim::scheduler::Nanos;
+use crate::sim::shell::Host;
 use crate::sim::trace::{Event, Kind, Trace};
 use crate::sim::SimError;
 
@@ -122,7 +123,7 @@ impl World<'_> {
             }
         }
         match answers.last() {
-            Some(&(last, _, _)) => self.sched.at(
+            Some(&(last, _, _)) => self.shell.sched.at(
                 last,
                 Ev::Answers {
                     to: node,
