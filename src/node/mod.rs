@@ -6,7 +6,8 @@
 //!   propagation;
 //! - [`StakeSampler`]: stake-weighted sampling of validators; [`Stake`]: stake
 //!   distributions;
-//! - [`Adversary`]: how Byzantine validators answer.
+//! - [`Adversary`]: how Byzantine validators answer about one decision;
+//!   [`ledger::LedgerAdversary`] how they answer about blocks and vertices.
 //!
 //! This layer imports the engines and nothing of the simulator or the bridge.
 

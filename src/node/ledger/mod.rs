@@ -31,6 +31,7 @@
 //! vertex asked to be `anchored` (double spends) names only the last accepted vertex, so
 //! that it can lose only to its conflict.
 
+mod adversary;
 mod engines;
 mod polls;
 mod store;
@@ -44,6 +45,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use store::Store;
 
+pub use adversary::{Answer, LedgerAdversary, LedgerView};
 pub use types::{
     BlockHeader, Command, Ids, IdsBuf, Input, Item, LedgerConfig, LedgerKind, Message, Output,
     Report, Timer, Vertex,

@@ -1,15 +1,14 @@
 //! The Byzantine nodes of a ledger run: how they answer, serve items and propose.
 //!
 //! Byzantine nodes keep no ledger: the adversary knows every item proposed. They answer
-//! queries by their strategy ([`super::adversary`]), serve every `Get` from the registry
+//! queries by their strategy ([`LedgerAdversary`](crate::node::ledger::LedgerAdversary)), serve every `Get` from the registry
 //! (so that their votes and forks can be fetched), and as chain leaders propose by
 //! `byzantine.proposer`: `honest` (one block on the latest honest block, to every node),
 //! `silent` (nothing) or `equivocate` (blocks A and B on that same parent: A to even node
 //! ids, B to odd ones). In a dag, Byzantine leaders propose nothing.
 
-use super::adversary::Answer;
 use super::world::{Ev, LedgerWorld};
-use crate::node::ledger::{BlockHeader, Item, LedgerKind, Message, MAX_ANCESTORS};
+use crate::node::ledger::{Answer, BlockHeader, Item, LedgerKind, Message, MAX_ANCESTORS};
 use crate::node::NodeId;
 use crate::sim::scenario::Proposer;
 use crate::sim::scheduler::Nanos;
@@ -128,7 +127,7 @@ impl LedgerWorld<'_> {
         leader: NodeId,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
-        let behaviour = self.adversary.as_ref().map(|a| a.proposer());
+        let behaviour = self.scenario.byzantine.as_ref().and_then(|b| b.proposer);
         let (parent, height) = self.production.byzantine_parent();
         if self.spec.heights > 0 && height >= self.spec.heights {
             return Ok(());

@@ -3,7 +3,6 @@
 //! are produced by slot leaders ([`production`]), travel over the same bus as every other
 //! message, and a safety checker ([`safety`]) watches every acceptance. See `docs/ledger.md`.
 
-pub(crate) mod adversary;
 mod byzantine;
 pub(crate) mod figures;
 pub(crate) mod production;

@@ -356,3 +356,15 @@ impl Production {
         (parent, height)
     }
 }
+
+impl crate::node::ledger::LedgerView for Registry {
+    fn latest_pair(&self) -> Option<(u64, u64)> {
+        Registry::latest_pair(self)
+    }
+    fn recent(&self, n: usize) -> impl ExactSizeIterator<Item = u64> {
+        Registry::recent(self, n).iter().map(|p| p.item.id())
+    }
+    fn latest_honest(&self) -> u64 {
+        Registry::latest_honest(self)
+    }
+}

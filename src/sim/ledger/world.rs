@@ -6,12 +6,12 @@
 //! innocent payment in one of its incarnations, one half of each double spend), at the first
 //! safety violation, when nothing is left to do, or at `max_time`.
 
-use super::adversary::LedgerAdversary;
 use super::figures::Tally;
 use super::production::{Production, Proposal};
 use super::safety::SafetyChecker;
 use crate::node::ledger::{
-    Command, Input, Item, LedgerConfig, LedgerKind, LedgerNode, Message, Output, Report, Timer,
+    Command, Input, Item, LedgerAdversary, LedgerConfig, LedgerKind, LedgerNode, Message, Output,
+    Report, Timer,
 };
 use crate::node::{NodeId, Validator};
 use crate::sim::event_loop::{self, EventCounters, EventWorld};
@@ -102,7 +102,7 @@ impl<'a> LedgerWorld<'a> {
             .collect();
         let adversary = scenario.byzantine.as_ref().map(|b| {
             let rng = rng_for(seed, Purpose::Adversary);
-            LedgerAdversary::new(b.strategy, b.proposer.unwrap_or_default(), rng)
+            LedgerAdversary::new(b.strategy, rng)
         });
         let mut production = Production::new(spec, net.nodes, seed);
         let sched = &mut shell.sched;

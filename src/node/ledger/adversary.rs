@@ -1,6 +1,8 @@
-//! Byzantine voters of a ledger run: the strategies of the simulator, applied to blocks
-//! and vertices. The adversary knows every item proposed (the [`Registry`]) and the
-//! latest conflicting pair (A, B): a chain equivocation or a dag double spend.
+//! Byzantine voters of a ledger: the strategies of [`Strategy`], applied to blocks and
+//! vertices. The adversary sees the items proposed through a [`LedgerView`] (the
+//! simulator's registry of everything proposed; any driver may give its own) and the latest
+//! conflicting pair (A, B): a chain equivocation or a dag double spend. How Byzantine
+//! leaders propose is the driver's (the simulator's `byzantine.proposer`).
 //!
 //! - `silent`: never answers.
 //! - `stubborn`: always votes for B, the adversary's side of the latest pair (an empty
@@ -12,16 +14,26 @@
 //!   (ties: A; the split is refreshed every 10 virtual ms); nothing before any pair.
 //! - `delay`: votes for the latest honest item, just before the querier's poll timeout.
 
-use super::super::scenario::{Proposer, Strategy};
-use super::super::scheduler::Nanos;
-use super::production::Registry;
-use crate::node::ledger::{Ids, GENESIS};
-use crate::node::NodeId;
+use super::{Ids, GENESIS};
+use crate::node::{NodeId, Strategy};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+/// Nanoseconds of the driver's clock.
+type Nanos = u64;
+
 /// How long a computed honest split is reused.
 const SPLIT_TTL: Nanos = 10_000_000;
+
+/// What a ledger adversary knows of the items proposed.
+pub trait LedgerView {
+    /// The latest conflicting pair (A, B), if any.
+    fn latest_pair(&self) -> Option<(u64, u64)>;
+    /// The ids of the newest `n` items (fewer if fewer exist), oldest first.
+    fn recent(&self, n: usize) -> impl ExactSizeIterator<Item = u64>;
+    /// The newest item proposed by an honest node ([`GENESIS`] before any).
+    fn latest_honest(&self) -> u64;
+}
 /// How many of the newest items `random` draws from.
 const RANDOM_WINDOW: usize = 8;
 
@@ -40,7 +52,6 @@ pub enum Answer {
 #[derive(Debug, Clone)]
 pub struct LedgerAdversary {
     strategy: Strategy,
-    proposer: Proposer,
     rng: ChaCha8Rng,
     /// (time computed, pair) of the cached split.
     cached: Option<(Nanos, (u64, u64))>,
@@ -48,20 +59,14 @@ pub struct LedgerAdversary {
 }
 
 impl LedgerAdversary {
-    /// An adversary voting by `strategy` and proposing by `proposer`.
-    pub fn new(strategy: Strategy, proposer: Proposer, rng: ChaCha8Rng) -> Self {
+    /// An adversary voting by `strategy`, drawing from `rng`.
+    pub fn new(strategy: Strategy, rng: ChaCha8Rng) -> Self {
         LedgerAdversary {
             strategy,
-            proposer,
             rng,
             cached: None,
             split: [0, 0],
         }
-    }
-
-    /// What Byzantine leaders propose.
-    pub fn proposer(&self) -> Proposer {
-        self.proposer
     }
 
     /// The answer to `querier` at `now`; `split(pair)` counts the honest nodes preferring
@@ -70,23 +75,23 @@ impl LedgerAdversary {
         &mut self,
         querier: NodeId,
         now: Nanos,
-        registry: &Registry,
+        registry: &impl LedgerView,
         split: impl FnOnce((u64, u64)) -> [u64; 2],
     ) -> Answer {
         let pair = registry.latest_pair();
-        let newest = registry.recent(1).first().map(|p| p.item.id());
+        let newest = registry.recent(1).next();
         let one = |id: Option<u64>| id.map_or(Ids::EMPTY, Ids::one);
         let even = querier.is_multiple_of(2);
         match self.strategy {
             Strategy::Silent => Answer::Silent,
             Strategy::Stubborn => Answer::Now(one(pair.map(|p| p.1))),
             Strategy::Random => {
-                let recent = registry.recent(RANDOM_WINDOW);
-                if recent.is_empty() {
+                let mut recent = registry.recent(RANDOM_WINDOW);
+                if recent.len() == 0 {
                     return Answer::Now(Ids::EMPTY);
                 }
                 let i = self.rng.random_range(0..recent.len());
-                Answer::Now(Ids::one(recent[i].item.id()))
+                Answer::Now(recent.nth(i).map_or(Ids::EMPTY, Ids::one))
             }
             Strategy::Equivocate => Answer::Now(match (pair, even) {
                 (Some((a, _)), true) => Ids::one(a),
