@@ -126,31 +126,18 @@ pub(crate) trait Host {
     ) -> Result<(), SimError>;
 }
 
-/// Node `n` starts at `now`, unless it is down.
-pub(crate) fn start<H: Host>(
+/// Node `n` handles `input` (a start or a timer) at `now`, unless it is down.
+pub(crate) fn wake<H: Host>(
     h: &mut H,
     now: Nanos,
     n: NodeId,
+    input: InputOf<H::Node>,
     trace: &mut Trace,
 ) -> Result<(), SimError> {
     if h.shell().is_down(n) {
         return Ok(());
     }
-    h.drive(now, n, Input::Start, trace)
-}
-
-/// Node `n`'s `timer` fires at `now`, unless the node is down.
-pub(crate) fn timer<H: Host>(
-    h: &mut H,
-    now: Nanos,
-    n: NodeId,
-    timer: <H::Node as Validator>::Timer,
-    trace: &mut Trace,
-) -> Result<(), SimError> {
-    if h.shell().is_down(n) {
-        return Ok(());
-    }
-    h.drive(now, n, Input::Timer(timer), trace)
+    h.drive(now, n, input, trace)
 }
 
 /// `msg` from `from` reaches `to` at `now`: lost if `to` is down, else handled by the node

@@ -16,43 +16,38 @@ use crate::sim::trace::Trace;
 use crate::sim::SimError;
 
 impl LedgerWorld<'_> {
-    /// A message reached Byzantine node `me`.
-    pub(super) fn byzantine_receive(
+    /// Byzantine node `me` serves `from`'s `Get` of `id` (and its ancestors above height
+    /// `above`) from the registry.
+    pub(super) fn byzantine_serve(
         &mut self,
         now: Nanos,
         me: NodeId,
         from: NodeId,
-        msg: Message,
+        id: u64,
+        above: u64,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
-        match msg {
-            Message::Query {
-                request, deadline, ..
-            } => self.byzantine_answer(now, me, from, request, deadline, trace),
-            Message::Get { id, above } => {
-                let mut cur = id;
-                for sent in 0..MAX_ANCESTORS {
-                    let Some(p) = self.production.registry.get(cur) else {
-                        break;
-                    };
-                    if sent > 0 && p.item.height() <= above {
-                        break;
-                    }
-                    let item = p.item.clone();
-                    let next = match &item {
-                        Item::Block(b) => b.parent,
-                        Item::Vertex(_) => 0,
-                    };
-                    self.send(now, me, from, Message::Put(item), trace)?;
-                    cur = next;
-                }
-                Ok(())
+        let mut cur = id;
+        for sent in 0..MAX_ANCESTORS {
+            let Some(p) = self.production.registry.get(cur) else {
+                break;
+            };
+            if sent > 0 && p.item.height() <= above {
+                break;
             }
-            _ => Ok(()),
+            let item = p.item.clone();
+            let next = match &item {
+                Item::Block(b) => b.parent,
+                Item::Vertex(_) => 0,
+            };
+            self.send(now, me, from, Message::Put(item), trace)?;
+            cur = next;
         }
+        Ok(())
     }
 
-    fn byzantine_answer(
+    /// Byzantine node `me` answers `querier`'s query by the adversary's strategy.
+    pub(super) fn byzantine_answer(
         &mut self,
         now: Nanos,
         me: NodeId,

@@ -182,9 +182,9 @@ impl<'a> LedgerWorld<'a> {
 
     fn handle_event(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
         match ev {
-            Ev::Start(n) => shell::start(self, now, n, trace)?,
+            Ev::Start(n) => shell::wake(self, now, n, Input::Start, trace)?,
             Ev::Deliver { to, from, msg } => shell::deliver(self, now, to, from, msg, trace)?,
-            Ev::Timer { node, timer } => shell::timer(self, now, node, timer, trace)?,
+            Ev::Timer { node, timer } => shell::wake(self, now, node, Input::Timer(timer), trace)?,
             Ev::Slot(s) => {
                 self.slot(now, s, trace)?;
                 self.shell
@@ -483,7 +483,13 @@ impl Host for LedgerWorld<'_> {
         msg: Message,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
-        LedgerWorld::byzantine_receive(self, now, me, from, msg, trace)
+        match msg {
+            Message::Query {
+                request, deadline, ..
+            } => self.byzantine_answer(now, me, from, request, deadline, trace),
+            Message::Get { id, above } => self.byzantine_serve(now, me, from, id, above, trace),
+            _ => Ok(()),
+        }
     }
 }
 

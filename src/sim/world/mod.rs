@@ -250,7 +250,7 @@ impl<'a> World<'a> {
 
     fn handle_event(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
         match ev {
-            Ev::Start(n) => shell::start(self, now, n, trace)?,
+            Ev::Start(n) => shell::wake(self, now, n, Input::Start, trace)?,
             Ev::Query {
                 to,
                 from,
@@ -284,43 +284,11 @@ impl<'a> World<'a> {
                 request,
                 slot,
             } => self.ask(now, to, from, request, slot, trace)?,
-            Ev::Timer { node, timer } => shell::timer(self, now, node, timer, trace)?,
+            Ev::Timer { node, timer } => shell::wake(self, now, node, Input::Timer(timer), trace)?,
             Ev::Crash { first, last } => shell::crash(self, now, first, last, trace)?,
             Ev::Recover { first, last } => shell::recover(self, now, first, last, trace)?,
         }
         Ok(())
-    }
-
-    fn byzantine_receive(
-        &mut self,
-        now: Nanos,
-        me: NodeId,
-        from: NodeId,
-        msg: Message,
-        trace: &mut Trace,
-    ) -> Result<(), SimError> {
-        let (Message::Query { request, deadline }, Some(adv)) = (msg, self.adversary.as_mut())
-        else {
-            return Ok(());
-        };
-        match adv.reply(from, &self.split) {
-            Reply::Silent => Ok(()),
-            Reply::Now(choice) => {
-                self.send(now, me, from, Message::Answer { request, choice }, trace)
-            }
-            Reply::AtDeadline(choice) => {
-                // The adversary holds its answer back so that it lands just before the
-                // querier's deadline; the bus still decides whether it is lost or cut.
-                let fate = self.shell.route(now, me, from);
-                let msg = Message::Answer { request, choice };
-                record_message(trace, now, me, from, msg, fate)?;
-                if let Fate::Delivered(..) = fate {
-                    let at = deadline.saturating_sub(1).max(now);
-                    self.shell.sched.at(at, Ev::deliver(from, me, msg));
-                }
-                Ok(())
-            }
-        }
     }
 
     /// Whether a scenario crash keeps `node` down at time `t`.
@@ -425,7 +393,28 @@ impl Host for World<'_> {
         msg: Message,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
-        World::byzantine_receive(self, now, me, from, msg, trace)
+        let (Message::Query { request, deadline }, Some(adv)) = (msg, self.adversary.as_mut())
+        else {
+            return Ok(());
+        };
+        match adv.reply(from, &self.split) {
+            Reply::Silent => Ok(()),
+            Reply::Now(choice) => {
+                self.send(now, me, from, Message::Answer { request, choice }, trace)
+            }
+            Reply::AtDeadline(choice) => {
+                // The adversary holds its answer back so that it lands just before the
+                // querier's deadline; the bus still decides whether it is lost or cut.
+                let fate = self.shell.route(now, me, from);
+                let msg = Message::Answer { request, choice };
+                record_message(trace, now, me, from, msg, fate)?;
+                if let Fate::Delivered(..) = fate {
+                    let at = deadline.saturating_sub(1).max(now);
+                    self.shell.sched.at(at, Ev::deliver(from, me, msg));
+                }
+                Ok(())
+            }
+        }
     }
 }
 
