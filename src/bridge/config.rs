@@ -8,7 +8,7 @@ use super::ledger_config::LedgerFile;
 use super::security::{Key, Keys};
 #[cfg(test)]
 use crate::node::ledger::LedgerKind;
-use crate::sim::scenario::Strategy;
+use crate::node::Strategy;
 use crate::util::toml_span::{line_column, Tree};
 use crate::{ConsensusParams, Protocol};
 use serde::{Deserialize, Serialize};

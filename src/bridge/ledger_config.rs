@@ -4,7 +4,7 @@
 use super::config::{ConfigError, Ctx, NodeFile};
 use super::ledger_frame::{MAX_VERTEX_PARENTS, MAX_VERTEX_TXS};
 use crate::node::ledger::LedgerKind;
-use crate::sim::scenario::Strategy;
+use crate::node::Strategy;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

@@ -77,7 +77,7 @@ impl LedgerDriver {
             .clone()
             .expect("a ledger driver has a [ledger] table");
         LedgerDriver {
-            slots: Slots::new(crate::sim::scheduler::nanos(l.block_interval)),
+            slots: Slots::new(crate::util::nanos(l.block_interval)),
             l,
             s,
             me,

@@ -352,7 +352,7 @@ pub fn run(
         authenticated: s.keys.is_some(),
     });
     let sampler = StakeSampler::new(&s.stakes).map_err(BridgeError::Stake)?;
-    let poll_timeout = crate::sim::scheduler::nanos(f.poll_timeout);
+    let poll_timeout = crate::util::nanos(f.poll_timeout);
     // One loop for both kinds of driver.
     macro_rules! serve_with {
         ($d:expr) => {
@@ -419,7 +419,7 @@ fn decision_role(s: &Arc<NodeSettings>, me: u32, feed: &Network) -> Role {
             protocol: f.engine,
             choices: s.choices(),
             initial: f.initial,
-            poll_timeout: crate::sim::scheduler::nanos(f.poll_timeout),
+            poll_timeout: crate::util::nanos(f.poll_timeout),
             self_sample: f.self_sample,
             seed: f.seed,
         })));

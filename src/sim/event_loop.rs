@@ -4,7 +4,8 @@
 //! budgets, reporting progress every 65,536 events.
 
 use super::progress::{End, Progress, Watch};
-use super::scheduler::{Nanos, Scheduler};
+use super::scheduler::Nanos;
+use super::shell::Host;
 use super::trace::Trace;
 use super::SimError;
 
@@ -21,25 +22,9 @@ pub struct EventCounters {
     pub ended: End,
 }
 
-/// A world the event loop drives: its queue, what one event does, and when it is done.
-pub(crate) trait EventWorld {
-    /// The world's events.
-    type Ev;
-    /// The world's event queue.
-    fn scheduler(&mut self) -> &mut Scheduler<Self::Ev>;
-    /// Carries out one event at time `now`.
-    fn step(&mut self, now: Nanos, ev: Self::Ev, trace: &mut Trace) -> Result<(), SimError>;
-    /// Why the world ended by itself (every honest node done, a safety violation), if it did.
-    fn finished(&self) -> Option<End>;
-    /// Honest nodes done so far, and of how many.
-    fn done_of(&self) -> (usize, usize);
-    /// Messages sent so far.
-    fn messages(&self) -> u64;
-}
-
 /// Runs `world` until it finishes, nothing is left to do, `max_time` or `max_events` is
 /// reached, or `watch` says stop.
-pub(crate) fn run<W: EventWorld>(
+pub(crate) fn run<W: Host>(
     world: &mut W,
     max_time: Nanos,
     max_events: u64,
@@ -49,7 +34,7 @@ pub(crate) fn run<W: EventWorld>(
     let mut end = 0;
     let mut ended = None;
     while world.finished().is_none() {
-        let sched = world.scheduler();
+        let sched = &mut world.shell().sched;
         if sched.popped() >= max_events {
             ended = Some(End::MaxEvents);
             break;
@@ -60,7 +45,7 @@ pub(crate) fn run<W: EventWorld>(
         debug_assert!(now >= end, "the clock runs backwards");
         end = now;
         world.step(now, ev, trace)?;
-        if world.scheduler().popped() & 0xffff == 0 {
+        if world.shell().sched.popped() & 0xffff == 0 {
             let (done, of) = world.done_of();
             let p = Progress {
                 at: now,
@@ -77,7 +62,7 @@ pub(crate) fn run<W: EventWorld>(
     let ended = match (ended, world.finished()) {
         (Some(e), _) | (None, Some(e)) => e,
         (None, None) => {
-            let sched = world.scheduler();
+            let sched = &mut world.shell().sched;
             if sched.is_empty() {
                 end = end.max(sched.now());
                 End::Idle
@@ -88,8 +73,8 @@ pub(crate) fn run<W: EventWorld>(
         }
     };
     Ok(EventCounters {
-        events: world.scheduler().popped(),
-        messages: world.messages(),
+        events: world.shell().sched.popped(),
+        messages: world.shell().messages,
         end,
         ended,
     })

@@ -7,12 +7,7 @@ use std::collections::BinaryHeap;
 /// Virtual time in nanoseconds since the start of the run.
 pub type Nanos = u64;
 
-/// A duration as virtual time, saturating at `Nanos::MAX` (about 584 years); scenario
-/// validation refuses durations that do not fit, so in a loaded scenario this is exact.
-#[inline]
-pub fn nanos(d: std::time::Duration) -> Nanos {
-    Nanos::try_from(d.as_nanos()).unwrap_or(Nanos::MAX)
-}
+pub use crate::util::nanos;
 
 /// Width of a calendar bucket: 2^16 ns, about 65 µs.
 const BUCKET_BITS: u32 = 16;

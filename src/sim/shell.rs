@@ -10,12 +10,13 @@
 
 use super::crashes::Crashes;
 use super::network::{Bus, Fate};
+use super::progress::End;
 use super::rng::{rng_for, Purpose};
 use super::scenario::Scenario;
 use super::scheduler::{Nanos, Scheduler};
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
-use crate::node::{Input, InputOf, NodeId, Validator};
+use crate::node::{Input, InputOf, NodeId, OutputOf, Validator};
 
 /// The protocol-independent state of an event world.
 pub(crate) struct Shell<E> {
@@ -47,13 +48,11 @@ impl<E> Shell<E> {
         })
     }
 
-    /// Schedules the scenario's crashes and recoveries as the world's events.
-    pub fn schedule_crashes(
-        &mut self,
-        scenario: &Scenario,
-        crash: impl Fn(NodeId, NodeId) -> E,
-        recover: impl Fn(NodeId, NodeId) -> E,
-    ) {
+    /// Schedules the scenario's crashes and recoveries as the world's events (`wrap` makes
+    /// one of a [`ShellEv`]).
+    pub fn schedule_crashes<T>(&mut self, scenario: &Scenario, wrap: impl Fn(ShellEv<T>) -> E) {
+        let crash = |first, last| wrap(ShellEv::Crash { first, last });
+        let recover = |first, last| wrap(ShellEv::Recover { first, last });
         Crashes::schedule(&scenario.network.crashes, &mut self.sched, crash, recover);
     }
 
@@ -97,7 +96,24 @@ impl<E> Shell<E> {
     }
 }
 
-/// A world of validators `Node` on a [`Shell`]: what the shared events need of it.
+/// The events every world has, whatever its protocol; `T` is its validators' timer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ShellEv<T> {
+    /// A node starts polling.
+    Start(NodeId),
+    /// A node's timer fires.
+    Timer { node: NodeId, timer: T },
+    /// Nodes `first..=last` crash.
+    Crash { first: NodeId, last: NodeId },
+    /// Nodes `first..=last` recover.
+    Recover { first: NodeId, last: NodeId },
+}
+
+/// A validator's [`ShellEv`].
+pub(crate) type ShellEvOf<V> = ShellEv<<V as Validator>::Timer>;
+
+/// A world of validators `Node` on a [`Shell`]: what the event loop and the shared events
+/// need of it. The world's own events, outputs and adversary are its hooks.
 pub(crate) trait Host {
     /// The validators it runs.
     type Node: Validator;
@@ -107,12 +123,23 @@ pub(crate) trait Host {
     fn shell(&mut self) -> &mut Shell<Self::Ev>;
     /// Whether node `id` is Byzantine (the world's adversary plays it).
     fn is_byzantine(&self, id: NodeId) -> bool;
-    /// Honest node `id` handles `input` at `now` and the world carries out its outputs.
-    fn drive(
+    /// Honest node `id` handles `input` at `now`, appending its outputs to `out`; the world
+    /// notes what it tracks of the node's state.
+    fn handle(
         &mut self,
         now: Nanos,
         id: NodeId,
         input: InputOf<Self::Node>,
+        out: &mut Outputs<Self>,
+    );
+    /// The world's reusable output buffer, empty between inputs.
+    fn outputs(&mut self) -> &mut Outputs<Self>;
+    /// Carries out one output of node `id` at `now`.
+    fn output(
+        &mut self,
+        now: Nanos,
+        id: NodeId,
+        o: OutputOf<Self::Node>,
         trace: &mut Trace,
     ) -> Result<(), SimError>;
     /// A message reached Byzantine node `me`.
@@ -124,10 +151,53 @@ pub(crate) trait Host {
         msg: <Self::Node as Validator>::Message,
         trace: &mut Trace,
     ) -> Result<(), SimError>;
+    /// Carries out one event at time `now`.
+    fn step(&mut self, now: Nanos, ev: Self::Ev, trace: &mut Trace) -> Result<(), SimError>;
+    /// Why the world ended by itself (every honest node done, a safety violation), if it did.
+    fn finished(&self) -> Option<End>;
+    /// Honest nodes done so far, and of how many.
+    fn done_of(&self) -> (usize, usize);
+}
+
+/// A host's output buffer.
+pub(crate) type Outputs<H> = Vec<OutputOf<<H as Host>::Node>>;
+
+/// Honest node `id` handles `input` at `now` and the world carries out its outputs, in order.
+pub(crate) fn drive<H: Host + ?Sized>(
+    h: &mut H,
+    now: Nanos,
+    id: NodeId,
+    input: InputOf<H::Node>,
+    trace: &mut Trace,
+) -> Result<(), SimError> {
+    h.shell().enter(now, id);
+    let mut out = std::mem::take(h.outputs());
+    debug_assert!(out.is_empty(), "outputs left over from an earlier input");
+    h.handle(now, id, input, &mut out);
+    for o in out.drain(..) {
+        h.output(now, id, o, trace)?;
+    }
+    *h.outputs() = out;
+    Ok(())
+}
+
+/// Carries out one of the events every world has.
+pub(crate) fn step<H: Host>(
+    h: &mut H,
+    now: Nanos,
+    ev: ShellEvOf<H::Node>,
+    trace: &mut Trace,
+) -> Result<(), SimError> {
+    match ev {
+        ShellEv::Start(n) => wake(h, now, n, Input::Start, trace),
+        ShellEv::Timer { node, timer } => wake(h, now, node, Input::Timer(timer), trace),
+        ShellEv::Crash { first, last } => crash(h, now, first, last, trace),
+        ShellEv::Recover { first, last } => recover(h, now, first, last, trace),
+    }
 }
 
 /// Node `n` handles `input` (a start or a timer) at `now`, unless it is down.
-pub(crate) fn wake<H: Host>(
+fn wake<H: Host>(
     h: &mut H,
     now: Nanos,
     n: NodeId,
@@ -137,7 +207,7 @@ pub(crate) fn wake<H: Host>(
     if h.shell().is_down(n) {
         return Ok(());
     }
-    h.drive(now, n, input, trace)
+    drive(h, now, n, input, trace)
 }
 
 /// `msg` from `from` reaches `to` at `now`: lost if `to` is down, else handled by the node
@@ -156,12 +226,12 @@ pub(crate) fn deliver<H: Host>(
     if h.is_byzantine(to) {
         h.byzantine_receive(now, to, from, msg, trace)
     } else {
-        h.drive(now, to, Input::Message { from, msg }, trace)
+        drive(h, now, to, Input::Message { from, msg }, trace)
     }
 }
 
 /// Nodes `first..=last` crash at `now`.
-pub(crate) fn crash<H: Host>(
+fn crash<H: Host>(
     h: &mut H,
     now: Nanos,
     first: NodeId,
@@ -175,7 +245,7 @@ pub(crate) fn crash<H: Host>(
 }
 
 /// Nodes `first..=last` recover at `now`; each honest one that is up again starts.
-pub(crate) fn recover<H: Host>(
+fn recover<H: Host>(
     h: &mut H,
     now: Nanos,
     first: NodeId,
@@ -185,7 +255,7 @@ pub(crate) fn recover<H: Host>(
     for n in first..=last {
         let up = h.shell().crashes.recover(now, n, trace)?;
         if up && !h.is_byzantine(n) {
-            h.drive(now, n, Input::Start, trace)?;
+            drive(h, now, n, Input::Start, trace)?;
         }
     }
     Ok(())

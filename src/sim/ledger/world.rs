@@ -14,39 +14,28 @@ use crate::node::ledger::{
     Report, Timer,
 };
 use crate::node::{NodeId, Validator};
-use crate::sim::event_loop::{self, EventCounters, EventWorld};
+use crate::sim::event_loop::{self, EventCounters};
 use crate::sim::network::Fate;
 use crate::sim::population::Population;
 use crate::sim::progress::{End, Watch};
 use crate::sim::rng::{rng_for, seed_for, Purpose};
 use crate::sim::scenario::{LedgerSpec, Scenario, ScenarioEngine};
-use crate::sim::scheduler::{nanos, Nanos, Scheduler};
-use crate::sim::shell::{self, Host, Shell};
+use crate::sim::scheduler::{nanos, Nanos};
+use crate::sim::shell::{self, Host, Shell, ShellEv};
 use crate::sim::trace::{Event, Kind, Trace};
 use crate::sim::SimError;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Ev {
-    Start(NodeId),
     Deliver {
         to: NodeId,
         from: NodeId,
         msg: Message,
     },
-    Timer {
-        node: NodeId,
-        timer: Timer,
-    },
     Slot(u64),
     Arrival,
-    Crash {
-        first: NodeId,
-        last: NodeId,
-    },
-    Recover {
-        first: NodeId,
-        last: NodeId,
-    },
+    /// A start, timer, crash or recovery.
+    Shell(ShellEv<Timer>),
 }
 
 /// The simulated world of a chain or dag run.
@@ -108,15 +97,14 @@ impl<'a> LedgerWorld<'a> {
         let sched = &mut shell.sched;
         for id in 0..net.nodes as NodeId {
             if !pop.byzantine[id as usize] {
-                sched.at(0, Ev::Start(id));
+                sched.at(0, Ev::Shell(ShellEv::Start(id)));
             }
         }
         sched.at(production.slot_time(1), Ev::Slot(1));
         if kind == LedgerKind::Dag {
             sched.at(production.first_gap(), Ev::Arrival);
         }
-        let crash = |first, last| Ev::Crash { first, last };
-        shell.schedule_crashes(scenario, crash, |first, last| Ev::Recover { first, last });
+        shell.schedule_crashes(scenario, Ev::Shell);
         let honest = pop.honest();
         Ok(LedgerWorld {
             scenario,
@@ -178,29 +166,6 @@ impl<'a> LedgerWorld<'a> {
     pub fn run(&mut self, trace: &mut Trace, watch: Watch) -> Result<EventCounters, SimError> {
         let (budget, max_events) = (nanos(self.scenario.max_time), self.scenario.max_events);
         event_loop::run(self, budget, max_events, trace, watch)
-    }
-
-    fn handle_event(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
-        match ev {
-            Ev::Start(n) => shell::wake(self, now, n, Input::Start, trace)?,
-            Ev::Deliver { to, from, msg } => shell::deliver(self, now, to, from, msg, trace)?,
-            Ev::Timer { node, timer } => shell::wake(self, now, node, Input::Timer(timer), trace)?,
-            Ev::Slot(s) => {
-                self.slot(now, s, trace)?;
-                self.shell
-                    .sched
-                    .at(self.production.slot_time(s + 1), Ev::Slot(s + 1));
-            }
-            Ev::Arrival => {
-                if let Some(gap) = self.production.arrive(now) {
-                    self.shell.sched.at(now.saturating_add(gap), Ev::Arrival);
-                }
-                self.recount();
-            }
-            Ev::Crash { first, last } => shell::crash(self, now, first, last, trace)?,
-            Ev::Recover { first, last } => shell::recover(self, now, first, last, trace)?,
-        }
-        Ok(())
     }
 
     /// Dag: recounts the nodes that accepted a transaction for every arrival, when the
@@ -276,7 +241,7 @@ impl<'a> LedgerWorld<'a> {
     ) -> Result<u64, SimError> {
         let id = self.production.registry.next_id();
         let input = Input::Command(Command::Propose { id, txs, anchored });
-        self.drive(now, p, input, trace)?;
+        shell::drive(self, now, p, input, trace)?;
         Ok(id)
     }
 
@@ -306,82 +271,6 @@ impl<'a> LedgerWorld<'a> {
             honest,
         };
         self.production.registry.add(p);
-        Ok(())
-    }
-
-    fn output(
-        &mut self,
-        now: Nanos,
-        id: NodeId,
-        o: Output,
-        trace: &mut Trace,
-    ) -> Result<(), SimError> {
-        let ev = |choice: u64, count: Option<u32>| Event {
-            time: now,
-            node: id,
-            choice: Some(choice as u32),
-            count,
-            ..Event::default()
-        };
-        match o {
-            Output::Send { to, msg } => {
-                if matches!(msg, Message::Get { .. }) {
-                    self.tally.fetches += 1;
-                }
-                self.send(now, id, to, msg, trace)?;
-            }
-            Output::Broadcast { msg } => {
-                for to in (0..self.nodes.len() as NodeId).filter(|&to| to != id) {
-                    self.send(now, id, to, msg.clone(), trace)?;
-                }
-            }
-            Output::SetTimer { at, timer } => {
-                self.shell.sched.at(at, Ev::Timer { node: id, timer })
-            }
-            Output::PollOpened { .. } => {}
-            Output::Report(Report::Proposed(item)) => self.register(now, item, id, true, trace)?,
-            Output::PollRecorded {
-                request,
-                top,
-                count,
-                answers,
-            } => shell::record_poll(trace, now, id, request, top, count, answers)?,
-            Output::Report(Report::Accepted { id: item, height }) => {
-                trace.record(Kind::Accept, ev(item, Some(height as u32)))?;
-                let at = self.production.registry.get(item).map_or(now, |p| p.at);
-                self.tally.accepted(now, at);
-                if self.kind == LedgerKind::Chain {
-                    self.tally.accepted_units += 1;
-                    if self.safety.block(id, item, height, now) {
-                        self.stopped = true;
-                    }
-                    let target = self.spec.heights;
-                    if target > 0 && height >= target && !self.reached[id as usize] {
-                        self.reached[id as usize] = true;
-                        self.reached_count += 1;
-                    }
-                }
-            }
-            Output::Report(Report::Rejected { id: item, height }) => {
-                trace.record(Kind::Reject, ev(item, Some(height as u32)))?;
-                self.tally.rejected(item);
-            }
-            Output::Report(Report::TxAccepted { tx, key }) => {
-                trace.record(Kind::AcceptTx, ev(tx, None))?;
-                self.tally.accepted_units += 1;
-                if self.safety.tx(id, tx, key, now) {
-                    self.stopped = true;
-                }
-                self.tx_accepted(id);
-            }
-            Output::Report(Report::TxRejected { tx, .. }) => {
-                trace.record(Kind::RejectTx, ev(tx, None))?;
-                self.tally.rejected_tx(tx);
-                if self.production.reissue(tx, now) {
-                    self.tally.reissued += 1;
-                }
-            }
-        }
         Ok(())
     }
 
@@ -458,22 +347,116 @@ impl Host for LedgerWorld<'_> {
     fn is_byzantine(&self, id: NodeId) -> bool {
         self.pop.byzantine[id as usize]
     }
-    fn drive(
+    fn handle(&mut self, now: Nanos, id: NodeId, input: Input, out: &mut Vec<Output>) {
+        self.nodes[id as usize].handle(now, input, &self.pop.sampler, out);
+    }
+    fn outputs(&mut self) -> &mut Vec<Output> {
+        &mut self.out
+    }
+    fn output(
         &mut self,
         now: Nanos,
         id: NodeId,
-        input: Input,
+        o: Output,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
-        self.shell.enter(now, id);
-        let node = &mut self.nodes[id as usize];
-        node.handle(now, input, &self.pop.sampler, &mut self.out);
-        let mut out = std::mem::take(&mut self.out);
-        for o in out.drain(..) {
-            self.output(now, id, o, trace)?;
+        let ev = |choice: u64, count: Option<u32>| Event {
+            time: now,
+            node: id,
+            choice: Some(choice as u32),
+            count,
+            ..Event::default()
+        };
+        match o {
+            Output::Send { to, msg } => {
+                if matches!(msg, Message::Get { .. }) {
+                    self.tally.fetches += 1;
+                }
+                self.send(now, id, to, msg, trace)?;
+            }
+            Output::Broadcast { msg } => {
+                for to in (0..self.nodes.len() as NodeId).filter(|&to| to != id) {
+                    self.send(now, id, to, msg.clone(), trace)?;
+                }
+            }
+            Output::SetTimer { at, timer } => self
+                .shell
+                .sched
+                .at(at, Ev::Shell(ShellEv::Timer { node: id, timer })),
+            Output::PollOpened { .. } => {}
+            Output::Report(Report::Proposed(item)) => self.register(now, item, id, true, trace)?,
+            Output::PollRecorded {
+                request,
+                top,
+                count,
+                answers,
+            } => shell::record_poll(trace, now, id, request, top, count, answers)?,
+            Output::Report(Report::Accepted { id: item, height }) => {
+                trace.record(Kind::Accept, ev(item, Some(height as u32)))?;
+                let at = self.production.registry.get(item).map_or(now, |p| p.at);
+                self.tally.accepted(now, at);
+                if self.kind == LedgerKind::Chain {
+                    self.tally.accepted_units += 1;
+                    if self.safety.block(id, item, height, now) {
+                        self.stopped = true;
+                    }
+                    let target = self.spec.heights;
+                    if target > 0 && height >= target && !self.reached[id as usize] {
+                        self.reached[id as usize] = true;
+                        self.reached_count += 1;
+                    }
+                }
+            }
+            Output::Report(Report::Rejected { id: item, height }) => {
+                trace.record(Kind::Reject, ev(item, Some(height as u32)))?;
+                self.tally.rejected(item);
+            }
+            Output::Report(Report::TxAccepted { tx, key }) => {
+                trace.record(Kind::AcceptTx, ev(tx, None))?;
+                self.tally.accepted_units += 1;
+                if self.safety.tx(id, tx, key, now) {
+                    self.stopped = true;
+                }
+                self.tx_accepted(id);
+            }
+            Output::Report(Report::TxRejected { tx, .. }) => {
+                trace.record(Kind::RejectTx, ev(tx, None))?;
+                self.tally.rejected_tx(tx);
+                if self.production.reissue(tx, now) {
+                    self.tally.reissued += 1;
+                }
+            }
         }
-        self.out = out;
         Ok(())
+    }
+    fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
+        match ev {
+            Ev::Shell(ev) => shell::step(self, now, ev, trace)?,
+            Ev::Deliver { to, from, msg } => shell::deliver(self, now, to, from, msg, trace)?,
+            Ev::Slot(s) => {
+                self.slot(now, s, trace)?;
+                self.shell
+                    .sched
+                    .at(self.production.slot_time(s + 1), Ev::Slot(s + 1));
+            }
+            Ev::Arrival => {
+                if let Some(gap) = self.production.arrive(now) {
+                    self.shell.sched.at(now.saturating_add(gap), Ev::Arrival);
+                }
+                self.recount();
+            }
+        }
+        Ok(())
+    }
+    fn finished(&self) -> Option<End> {
+        if self.stopped {
+            Some(End::SafetyViolation)
+        } else {
+            self.done().then_some(End::Finalized)
+        }
+    }
+    fn done_of(&self) -> (usize, usize) {
+        (self.reached_count, self.honest)
     }
     fn byzantine_receive(
         &mut self,
@@ -490,28 +473,5 @@ impl Host for LedgerWorld<'_> {
             Message::Get { id, above } => self.byzantine_serve(now, me, from, id, above, trace),
             _ => Ok(()),
         }
-    }
-}
-
-impl EventWorld for LedgerWorld<'_> {
-    type Ev = Ev;
-    fn scheduler(&mut self) -> &mut Scheduler<Ev> {
-        &mut self.shell.sched
-    }
-    fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
-        self.handle_event(now, ev, trace)
-    }
-    fn finished(&self) -> Option<End> {
-        if self.stopped {
-            Some(End::SafetyViolation)
-        } else {
-            self.done().then_some(End::Finalized)
-        }
-    }
-    fn done_of(&self) -> (usize, usize) {
-        (self.reached_count, self.honest)
-    }
-    fn messages(&self) -> u64 {
-        self.shell.messages
     }
 }

@@ -18,7 +18,7 @@ use crate::node::decision::{Input, Message};
 use crate::node::NodeId;
 use crate::sim::network::Fate;
 use crate::sim::scheduler::Nanos;
-use crate::sim::shell::Host;
+use crate::sim::shell;
 use crate::sim::trace::Trace;
 use crate::sim::SimError;
 
@@ -120,7 +120,7 @@ impl World<'_> {
         let deadline = self.pending[slot as usize].deadline;
         self.answering = Some(slot);
         let msg = Message::Query { request, deadline };
-        self.drive(now, to, Input::Message { from, msg }, trace)?;
+        shell::drive(self, now, to, Input::Message { from, msg }, trace)?;
         if let Some(s) = self.answering.take() {
             debug_assert!(false, "an honest node left a query unanswered");
             self.free_pending.push(s);

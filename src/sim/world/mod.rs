@@ -28,14 +28,14 @@ mod exact;
 mod send;
 mod shortcut;
 
-use super::event_loop::{self, EventCounters, EventWorld};
+use super::event_loop::{self, EventCounters};
 use super::network::Fate;
 use super::population::Population;
 use super::progress::{End, Watch};
 use super::rng::{rng_for, seed_for, Purpose};
 use super::scenario::Scenario;
-use super::scheduler::{nanos, Nanos, Scheduler};
-use super::shell::{self, Host, Shell};
+use super::scheduler::{nanos, Nanos};
+use super::shell::{self, Host, Shell, ShellEv};
 use super::summary::Outcomes;
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
@@ -48,7 +48,6 @@ use send::record_message;
 /// One scheduled event; kept at 24 bytes, since the queue moves millions of them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Ev {
-    Start(NodeId),
     /// A query reaching a Byzantine node (Message::Query, flattened to keep events small).
     Query {
         to: NodeId,
@@ -78,18 +77,8 @@ pub(crate) enum Ev {
         request: u32,
         slot: u32,
     },
-    Timer {
-        node: NodeId,
-        timer: Timer,
-    },
-    Crash {
-        first: NodeId,
-        last: NodeId,
-    },
-    Recover {
-        first: NodeId,
-        last: NodeId,
-    },
+    /// A start, timer, crash or recovery.
+    Shell(ShellEv<Timer>),
 }
 
 impl Ev {
@@ -182,11 +171,10 @@ impl<'a> World<'a> {
         });
         let k = scenario.params.k;
         // Crashes first: a node crashed at time 0 must not start polling at time 0.
-        let crash = |first, last| Ev::Crash { first, last };
-        shell.schedule_crashes(scenario, crash, |first, last| Ev::Recover { first, last });
+        shell.schedule_crashes(scenario, Ev::Shell);
         for id in 0..net.nodes as NodeId {
             if !pop.byzantine[id as usize] {
-                shell.sched.at(0, Ev::Start(id));
+                shell.sched.at(0, Ev::Shell(ShellEv::Start(id)));
             }
         }
         let honest = pop.honest();
@@ -248,9 +236,105 @@ impl<'a> World<'a> {
         self.shell.is_down(node)
     }
 
-    fn handle_event(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
+    /// Whether a scenario crash keeps `node` down at time `t`.
+    fn down_at(&self, node: NodeId, t: Nanos) -> bool {
+        self.shell.crashes.down_at(node, t)
+    }
+
+    /// `node`'s preference as of time `t` (changes at `t` included).
+    #[inline]
+    fn preference_at(&self, node: NodeId, t: Nanos) -> u32 {
+        let (at, latest) = self.latest[node as usize];
+        if at <= t {
+            return latest;
+        }
+        let h = &self.history[node as usize];
+        h.iter()
+            .rev()
+            .find(|&&(at, _)| at <= t)
+            .map_or(h[0].1, |&(_, p)| p)
+    }
+}
+
+impl Host for World<'_> {
+    type Node = Node;
+    type Ev = Ev;
+    fn shell(&mut self) -> &mut Shell<Ev> {
+        &mut self.shell
+    }
+    fn is_byzantine(&self, id: NodeId) -> bool {
+        self.pop.byzantine[id as usize]
+    }
+    fn handle(&mut self, now: Nanos, id: NodeId, input: Input, out: &mut Vec<Output>) {
+        let node = &mut self.nodes[id as usize];
+        let before = node.preference();
+        node.handle(now, input, &self.pop.sampler, out);
+        let after = node.preference();
+        if before != after {
+            self.split[before] -= 1;
+            self.split[after] += 1;
+            let h = &mut self.history[id as usize];
+            debug_assert!(
+                h.last().is_none_or(|&(t, _)| t <= now),
+                "history out of order"
+            );
+            h.push((now, after as u32));
+            self.latest[id as usize] = (now, after as u32);
+        }
+    }
+    fn outputs(&mut self) -> &mut Vec<Output> {
+        &mut self.out
+    }
+    fn output(
+        &mut self,
+        now: Nanos,
+        id: NodeId,
+        o: Output,
+        trace: &mut Trace,
+    ) -> Result<(), SimError> {
+        match o {
+            Output::Send { to, msg } => self.send(now, id, to, msg, trace)?,
+            Output::SetTimer { at, timer } => {
+                let Timer::PollTimeout { request } = timer;
+                if self.exact {
+                    self.close_pending();
+                } else {
+                    self.close_batch(id, request, at);
+                }
+                self.shell
+                    .sched
+                    .at(at, Ev::Shell(ShellEv::Timer { node: id, timer }));
+            }
+            Output::PollOpened { .. } => {}
+            Output::Broadcast { msg } => {
+                for to in (0..self.nodes.len() as NodeId).filter(|&to| to != id) {
+                    self.send(now, id, to, msg, trace)?;
+                }
+            }
+            Output::PollRecorded {
+                request,
+                top,
+                count,
+                answers,
+            } => shell::record_poll(trace, now, id, request, top, count, answers)?,
+            Output::Report(Report::Decided { choice }) => {
+                self.finalized += 1;
+                trace.record(
+                    Kind::Decide,
+                    Event {
+                        time: now,
+                        node: id,
+                        choice: Some(choice),
+                        ..Event::default()
+                    },
+                )?;
+            }
+        }
+        Ok(())
+    }
+    fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
         match ev {
-            Ev::Start(n) => shell::wake(self, now, n, Input::Start, trace)?,
+            Ev::Shell(ev) => shell::step(self, now, ev, trace)?,
             Ev::Query {
                 to,
                 from,
@@ -284,106 +368,14 @@ impl<'a> World<'a> {
                 request,
                 slot,
             } => self.ask(now, to, from, request, slot, trace)?,
-            Ev::Timer { node, timer } => shell::wake(self, now, node, Input::Timer(timer), trace)?,
-            Ev::Crash { first, last } => shell::crash(self, now, first, last, trace)?,
-            Ev::Recover { first, last } => shell::recover(self, now, first, last, trace)?,
         }
         Ok(())
     }
-
-    /// Whether a scenario crash keeps `node` down at time `t`.
-    fn down_at(&self, node: NodeId, t: Nanos) -> bool {
-        self.shell.crashes.down_at(node, t)
+    fn finished(&self) -> Option<End> {
+        (self.finalized == self.honest).then_some(End::Finalized)
     }
-
-    /// `node`'s preference as of time `t` (changes at `t` included).
-    #[inline]
-    fn preference_at(&self, node: NodeId, t: Nanos) -> u32 {
-        let (at, latest) = self.latest[node as usize];
-        if at <= t {
-            return latest;
-        }
-        let h = &self.history[node as usize];
-        h.iter()
-            .rev()
-            .find(|&&(at, _)| at <= t)
-            .map_or(h[0].1, |&(_, p)| p)
-    }
-}
-
-impl Host for World<'_> {
-    type Node = Node;
-    type Ev = Ev;
-    fn shell(&mut self) -> &mut Shell<Ev> {
-        &mut self.shell
-    }
-    fn is_byzantine(&self, id: NodeId) -> bool {
-        self.pop.byzantine[id as usize]
-    }
-    fn drive(
-        &mut self,
-        now: Nanos,
-        id: NodeId,
-        input: Input,
-        trace: &mut Trace,
-    ) -> Result<(), SimError> {
-        self.shell.enter(now, id);
-        let node = &mut self.nodes[id as usize];
-        let before = node.preference();
-        node.handle(now, input, &self.pop.sampler, &mut self.out);
-        let after = node.preference();
-        if before != after {
-            self.split[before] -= 1;
-            self.split[after] += 1;
-            let h = &mut self.history[id as usize];
-            debug_assert!(
-                h.last().is_none_or(|&(t, _)| t <= now),
-                "history out of order"
-            );
-            h.push((now, after as u32));
-            self.latest[id as usize] = (now, after as u32);
-        }
-        let mut out = std::mem::take(&mut self.out);
-        for o in out.drain(..) {
-            match o {
-                Output::Send { to, msg } => self.send(now, id, to, msg, trace)?,
-                Output::SetTimer { at, timer } => {
-                    let Timer::PollTimeout { request } = timer;
-                    if self.exact {
-                        self.close_pending();
-                    } else {
-                        self.close_batch(id, request, at);
-                    }
-                    self.shell.sched.at(at, Ev::Timer { node: id, timer });
-                }
-                Output::PollOpened { .. } => {}
-                Output::Broadcast { msg } => {
-                    for to in (0..self.nodes.len() as NodeId).filter(|&to| to != id) {
-                        self.send(now, id, to, msg, trace)?;
-                    }
-                }
-                Output::PollRecorded {
-                    request,
-                    top,
-                    count,
-                    answers,
-                } => shell::record_poll(trace, now, id, request, top, count, answers)?,
-                Output::Report(Report::Decided { choice }) => {
-                    self.finalized += 1;
-                    trace.record(
-                        Kind::Decide,
-                        Event {
-                            time: now,
-                            node: id,
-                            choice: Some(choice),
-                            ..Event::default()
-                        },
-                    )?;
-                }
-            }
-        }
-        self.out = out;
-        Ok(())
+    fn done_of(&self) -> (usize, usize) {
+        (self.finalized, self.honest)
     }
     fn byzantine_receive(
         &mut self,
@@ -415,25 +407,6 @@ impl Host for World<'_> {
                 Ok(())
             }
         }
-    }
-}
-
-impl EventWorld for World<'_> {
-    type Ev = Ev;
-    fn scheduler(&mut self) -> &mut Scheduler<Ev> {
-        &mut self.shell.sched
-    }
-    fn step(&mut self, now: Nanos, ev: Ev, trace: &mut Trace) -> Result<(), SimError> {
-        self.handle_event(now, ev, trace)
-    }
-    fn finished(&self) -> Option<End> {
-        (self.finalized == self.honest).then_some(End::Finalized)
-    }
-    fn done_of(&self) -> (usize, usize) {
-        (self.finalized, self.honest)
-    }
-    fn messages(&self) -> u64 {
-        self.shell.messages
     }
 }
 

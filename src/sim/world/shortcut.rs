@@ -22,7 +22,7 @@ use crate::node::decision::{Input, Node};
 use crate::node::NodeId;
 use crate::sim::network::Fate;
 use crate::sim::scheduler::Nanos;
-use crate::sim::shell::Host;
+use crate::sim::shell;
 use crate::sim::trace::{Event, Kind, Trace};
 use crate::sim::SimError;
 
@@ -82,7 +82,7 @@ impl World<'_> {
             }
             let pref = self.preference_at(from, asked);
             let msg = Node::answer(request, pref as usize);
-            self.drive(now, to, Input::Message { from, msg }, trace)?;
+            shell::drive(self, now, to, Input::Message { from, msg }, trace)?;
         }
         self.batches[batch as usize] = answers;
         self.batches[batch as usize].clear();
