@@ -1,10 +1,13 @@
-//! Vote throughput of `Consensus::process_vote` and the cost of one Snowball `record_poll`.
+//! Vote throughput of `Consensus::process_vote` and the cost of one Snowball `record_poll`,
+//! flat and as avalanchego's tree.
 //!
 //! Run: `cargo bench --bench consensus`
 
 use divan::counter::ItemsCount;
 use divan::{black_box, Bencher};
-use luxsim::{Block, Consensus, ConsensusParams, EngineType, Snowball, Vote, VoteType};
+use luxsim::{
+    Block, Consensus, ConsensusParams, EngineType, Protocol, Snowball, Tree, Vote, VoteType,
+};
 
 fn main() {
     divan::main();
@@ -77,5 +80,31 @@ fn snowball_record_poll(bencher: Bencher) {
         let count = if i.is_multiple_of(8) { 10 } else { 16 };
         s.record_poll(black_box(count), black_box(i & 1));
         black_box(s.preference())
+    });
+}
+
+/// One `record_poll` of a Snowball tree over `choices` choices (ids `0..choices`), never
+/// finalizing: a poll of k = 20 votes, 16 for the leading choice and the rest spread, its
+/// leader alternating between two choices that differ in bit 0, every 8th poll weak.
+#[divan::bench(args = [2, 50])]
+fn tree_record_poll(bencher: Bencher, choices: u64) {
+    let params = ConsensusParams {
+        beta: u32::MAX as usize,
+        ..ConsensusParams::default()
+    };
+    let mut t = Tree::new(Protocol::Snowball, &params, 0);
+    (1..choices).for_each(|c| t.add(c));
+    let mut bag = Vec::with_capacity(8);
+    let mut i = 0u64;
+    bencher.bench_local(|| {
+        i = i.wrapping_add(1);
+        let lead = if i.is_multiple_of(8) { 10 } else { 16 };
+        bag.clear();
+        bag.push((i & 1, lead));
+        for j in 0..(20 - lead) as u64 {
+            bag.push(((i + 2 + j) % choices, 1));
+        }
+        t.record_poll(black_box(&mut bag));
+        black_box(t.preference())
     });
 }

@@ -47,7 +47,7 @@ pub use api::{
 };
 pub use engine::{
     Chain, ChainError, ConsensusParams, Dag, DagError, Decision, Flat, ParamsError, ParamsSpec,
-    Protocol, Slush, Snowball, Snowflake, Status, GENESIS, PRESETS,
+    Protocol, Shape, Slush, Snowball, Snowflake, Status, Tree, GENESIS, PRESETS,
 };
 pub use util::console::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK};
 pub use util::toml_span::TomlError;

@@ -10,7 +10,7 @@ use super::security::{Key, Keys};
 use crate::node::ledger::LedgerKind;
 use crate::node::Strategy;
 use crate::util::toml_span::{line_column, Tree};
-use crate::{ConsensusParams, Protocol};
+use crate::{ConsensusParams, Protocol, Shape};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -74,6 +74,9 @@ pub struct NodeFile {
     /// slush, snowflake or snowball.
     #[serde(default = "snowball")]
     pub engine: Protocol,
+    /// `tree` (avalanchego's `snowball.Tree`, the default) or `flat`.
+    #[serde(default)]
+    pub decision: Shape,
     /// Number of choices (exclusive with `blocks`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choices: Option<usize>,

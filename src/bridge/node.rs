@@ -417,6 +417,7 @@ fn decision_role(s: &Arc<NodeSettings>, me: u32, feed: &Network) -> Role {
             id: me,
             params: s.params,
             protocol: f.engine,
+            shape: f.decision,
             choices: s.choices(),
             initial: f.initial,
             poll_timeout: crate::util::nanos(f.poll_timeout),

@@ -7,7 +7,7 @@
 //! accepted as soon as its parent is accepted, and the other children are rejected with all
 //! their descendants. A block whose parent is rejected is rejected.
 
-use crate::{ConsensusParams, Decision, Protocol, Status};
+use crate::{ConsensusParams, Decision, Protocol, Shape, Status};
 use rustc_hash::FxHashMap;
 
 use crate::engine::GENESIS;
@@ -119,7 +119,7 @@ impl Flat {
                 self.groups.push(Group {
                     parent: p,
                     members: vec![me],
-                    decision: Decision::new(self.protocol, &self.params, 1, 0),
+                    decision: Decision::new(self.protocol, Shape::Flat, &self.params, 1, 0),
                     best: None,
                 });
                 self.items[p as usize].group = Some(g);

@@ -2,7 +2,8 @@
 //! (`../shared/spec/engines.md`).
 //!
 //! - one decision among n choices: [`Slush`], [`Snowflake`], [`Snowball`], behind
-//!   [`Decision`] (chosen by [`Protocol`]); [`Flat`] keeps several such decisions side by
+//!   [`Decision`] (chosen by [`Protocol`]), each either [`Tree`]-shaped (avalanchego's
+//!   `snowball.Tree`, deciding bit by bit) or flat (one n-ary instance); [`Flat`] keeps several such decisions side by
 //!   side for the `Consensus` API;
 //! - a growing ledger: [`Chain`] (Snowman: a tree of blocks, votes transitive to ancestors)
 //!   and [`Dag`] (Avalanche: vertices of transactions in conflict sets);
@@ -19,16 +20,18 @@ mod slush;
 mod snowball;
 mod snowflake;
 mod status;
+mod tree;
 
 pub use chain::{Chain, ChainError};
 pub use dag::{Dag, DagError};
-pub use decision::{Decision, Protocol};
+pub use decision::{Decision, Protocol, Shape};
 pub use flat::Flat;
 pub use params::{ConsensusParams, ParamsError, ParamsSpec, PRESETS};
 pub use slush::Slush;
 pub use snowball::Snowball;
 pub use snowflake::Snowflake;
 pub use status::Status;
+pub use tree::Tree;
 
 /// The id of the genesis of chains and DAGs: accepted from the start, never voted on.
 pub const GENESIS: u64 = 0;

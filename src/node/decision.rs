@@ -8,7 +8,7 @@
 //! bridge both drive it through [`Node::handle`].
 
 use super::{top, NoCommand, NodeId, StakeSampler, Validator};
-use crate::{ConsensusParams, Decision, Protocol};
+use crate::{ConsensusParams, Decision, Protocol, Shape};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -65,6 +65,8 @@ pub struct NodeConfig {
     pub params: ConsensusParams,
     /// Which single-decision protocol runs.
     pub protocol: Protocol,
+    /// Whether the decision is a tree (avalanchego's) or one flat instance.
+    pub shape: Shape,
     /// Number of choices.
     pub choices: usize,
     /// The initial preference.
@@ -163,6 +165,12 @@ impl Polls {
         slot[ANSWERS] as usize >= n
     }
 
+    /// The votes of slot `s`, one count a choice (still there after [`Polls::close`]).
+    #[inline]
+    fn votes(&self, s: usize) -> &[u32] {
+        &self.slot(s)[IDS + self.k..IDS + self.k + self.choices]
+    }
+
     /// Closes slot `s`: its top choice (ties: smallest id), that choice's votes, the answers.
     fn close(&mut self, s: usize) -> (u32, u32, u32, u32) {
         let k = self.k;
@@ -204,7 +212,13 @@ impl Node {
             id: cfg.id,
             poll_timeout: cfg.poll_timeout,
             self_sample: cfg.self_sample,
-            decision: Decision::new(cfg.protocol, &cfg.params, cfg.choices, cfg.initial),
+            decision: Decision::new(
+                cfg.protocol,
+                cfg.shape,
+                &cfg.params,
+                cfg.choices,
+                cfg.initial,
+            ),
             polls: Polls::new(cfg.params.concurrent_polls, cfg.params.k, cfg.choices),
             rng: Box::new(ChaCha8Rng::seed_from_u64(cfg.seed)),
             next_request: 0,
@@ -289,11 +303,7 @@ impl Node {
 
     fn finish_poll(&mut self, now: u64, s: usize, sampler: &StakeSampler, out: &mut Vec<Output>) {
         let (request, choice, count, answers) = self.polls.close(s);
-        if count == 0 {
-            self.decision.record_unsuccessful_poll();
-        } else {
-            self.decision.record_poll(count as usize, choice as usize);
-        }
+        self.decision.record_counts(self.polls.votes(s));
         self.polls_recorded += 1;
         out.push(Output::PollRecorded {
             request,
@@ -382,6 +392,7 @@ mod tests {
             id,
             params,
             protocol: Protocol::Snowball,
+            shape: Shape::Tree,
             choices: 2,
             initial: 0,
             poll_timeout: 1_000,

@@ -48,6 +48,7 @@ pub fn run(
         .map(|i| {
             Decision::new(
                 scenario.protocol(),
+                scenario.decision,
                 &scenario.params,
                 choices,
                 pop.initial[i] as usize,
@@ -121,11 +122,7 @@ pub fn run(
                 }
             }
             let d = &mut decisions[me as usize];
-            if count == 0 {
-                d.record_unsuccessful_poll();
-            } else {
-                d.record_poll(count as usize, choice);
-            }
+            d.record_counts(&counts);
             c.polls += 1;
             polls_to_final[me as usize] += 1;
             next[me as usize] = d.preference() as u8;

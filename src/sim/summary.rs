@@ -78,6 +78,9 @@ pub struct Summary {
     pub seed: u64,
     /// The engine.
     pub engine: String,
+    /// Single-decision engines: `tree` (avalanchego's) or `flat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
     /// `event` or `lockstep`.
     pub mode: String,
     /// Nodes in all.
@@ -248,6 +251,10 @@ impl Summary {
             scenario: scenario.name.clone(),
             seed: scenario.seed,
             engine: scenario.engine.name().to_string(),
+            decision: scenario
+                .engine
+                .protocol()
+                .map(|_| scenario.decision.name().to_string()),
             mode: scenario.mode.name().to_string(),
             nodes: scenario.network.nodes,
             byzantine,
@@ -279,10 +286,14 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} (seed {}): {} {} mode, {} nodes, {} byzantine{}",
+            "{} (seed {}): {}{} {} mode, {} nodes, {} byzantine{}",
             self.scenario,
             self.seed,
             self.engine,
+            self.decision
+                .as_ref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default(),
             self.mode,
             self.nodes,
             self.byzantine.count,

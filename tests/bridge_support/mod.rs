@@ -136,6 +136,7 @@ pub fn node_file(id: usize, ids: usize, ports: &[u16], params: ParamsFile) -> No
         metrics_port: None,
         metrics_host: "127.0.0.1".into(),
         engine: luxsim::Protocol::Snowball,
+        decision: luxsim::Shape::Tree,
         choices: Some(2),
         blocks: None,
         initial: id % 2,

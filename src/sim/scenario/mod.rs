@@ -6,7 +6,7 @@
 //! at line 0 with `(set by --set key=value)` in the message.
 
 use crate::sim::latency::Latency;
-use crate::{ConsensusParams, Protocol};
+use crate::{ConsensusParams, Protocol, Shape};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
@@ -40,6 +40,10 @@ pub struct Scenario {
     /// The engine every honest node runs: one decision, chain or dag.
     #[serde(default)]
     pub engine: ScenarioEngine,
+    /// How a single decision among many choices is split: `tree` (avalanchego's
+    /// `snowball.Tree`, the default, what avalanchego runs) or `flat` (one n-ary instance).
+    #[serde(default)]
+    pub decision: Shape,
     /// Event-driven (virtual time) or lockstep rounds.
     #[serde(default)]
     pub mode: Mode,
