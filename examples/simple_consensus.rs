@@ -34,7 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("Block 1 not accepted after {votes} votes");
     }
     let stats = consensus.stats();
-    println!("Preference: block {}", consensus.preference());
+    match consensus.preference() {
+        Some(b) => println!("Preference: block {b}"),
+        None => println!("Preference: none (no block processing)"),
+    }
     println!("Votes processed: {}", stats.votes_processed);
     println!("Polls recorded: {}", stats.polls_recorded);
     println!("Blocks accepted: {}", stats.blocks_accepted);

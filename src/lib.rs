@@ -42,8 +42,9 @@ pub mod sim; // the simulator: scenarios, event and lockstep modes, traces, summ
 mod util; // atomic outputs, signals, stdout, TOML locations
 
 pub use api::{
-    Block, BlockError, Consensus, ConsensusError, EngineType, Stats, Vote, VoteError, VoteHandler,
-    VoteOutcome, VoteType, ENGINE_TYPES, GENESIS_ID, MAX_DATA_LEN, VOTE_LEN,
+    Block, BlockError, Consensus, ConsensusError, EngineOptions, EngineType, Stats, Vote,
+    VoteError, VoteHandler, VoteOutcome, VoteType, ENGINE_TYPES, GENESIS_ID, MAX_DATA_LEN,
+    VOTE_LEN,
 };
 pub use engine::{
     Chain, ChainError, ConsensusParams, Dag, DagError, Decision, Flat, ParamsError, ParamsSpec,

@@ -20,6 +20,7 @@ const WAIT: Duration = Duration::from_secs(120);
 fn ledger(kind: LedgerKind) -> LedgerFile {
     LedgerFile {
         kind,
+        block_protocol: luxsim::Protocol::Snowflake,
         block_interval: Duration::from_millis(100),
         proposers: Vec::new(),
         heights: 0,

@@ -39,7 +39,7 @@ fn default_params_accept_on_the_400th_prefer_vote_and_not_before() {
         assert_eq!(s.votes_processed, 400);
         assert_eq!(s.polls_recorded, 20);
         assert_eq!(s.blocks_accepted, 1, "{engine}");
-        assert_eq!(c.preference(), 1, "{engine}");
+        assert_eq!(c.preference(), None, "{engine}: nothing left processing");
     }
 }
 
@@ -189,7 +189,7 @@ fn a_vote_for_a_decided_block_is_counted_and_changes_nothing() {
     assert_eq!(after.votes_processed, before.votes_processed + 1);
     assert_eq!(after.votes_for_decided, before.votes_for_decided + 1);
     assert_eq!(c.pending_votes(), 0);
-    assert_eq!(c.preference(), 2);
+    assert_eq!(c.preference(), Some(2));
 }
 
 #[test]

@@ -126,14 +126,23 @@ fn an_equivocating_proposers_fork_is_resolved_the_same_way_on_all_honest_nodes()
     for &(a, b) in &w.registry().pairs {
         let (ha, hb) = (w.registry().height(a), w.registry().height(b));
         assert_eq!(ha, hb, "a fork is two blocks at one height");
+        // Every honest node accepts the same side, or neither; a node may never have heard
+        // of a side that lost (status unknown), which is neither.
+        let accepted = |n: NodeId, id: u64| w.node(n).status(id) == Some(Status::Accepted);
         let first = (w.node(honest[0]).status(a), w.node(honest[0]).status(b));
         for &n in &honest {
-            let node = w.node(n);
             assert_eq!(
-                (node.status(a), node.status(b)),
-                first,
+                (accepted(n, a), accepted(n, b)),
+                (accepted(honest[0], a), accepted(honest[0], b)),
                 "node {n} on ({a}, {b})"
             );
+            for id in [a, b] {
+                let s = w.node(n).status(id);
+                assert!(
+                    s.is_some() || !accepted(honest[0], id),
+                    "node {n} lacks accepted {id}"
+                );
+            }
         }
         let both = [first.0, first.1];
         let accepted = both

@@ -18,7 +18,7 @@
 use crate::api::MAX_DATA_LEN;
 use crate::{
     Block, Chain, ChainError, ConsensusParams, Dag, DagError, EngineType, Flat, ParamsError,
-    Protocol, Status, Vote, VoteType, GENESIS_ID,
+    Protocol, Shape, Status, Vote, VoteType, GENESIS_ID,
 };
 use serde::Serialize;
 use thiserror::Error;
@@ -87,6 +87,17 @@ pub enum ConsensusError {
         block: u64,
         /// Its parent id.
         parent: u64,
+    },
+    /// The block's parent is decided: rejected, or accepted below the last accepted block
+    /// (Chain engines; avalanchego refuses it as an unknown parent).
+    #[error("block {block} builds on {parent}, which is already {status:?}")]
+    DecidedParent {
+        /// The block added.
+        block: u64,
+        /// Its parent id.
+        parent: u64,
+        /// The parent's status.
+        status: Status,
     },
     /// A block with this id was added before (or it is the genesis id 0).
     #[error("block {0} is already known")]
@@ -168,15 +179,48 @@ impl std::fmt::Debug for Consensus {
     }
 }
 
+/// How the engines decide, beyond the parameters; the default is what avalanchego runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Slush, Snowflake and Snowball: siblings decided by a tree over their ids (the
+    /// default) or by one flat n-ary instance.
+    pub decision: Shape,
+    /// Chain: what each block's tree over its children runs (default Snowflake, as
+    /// avalanchego's production chains since PR #3403).
+    pub block_protocol: Protocol,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            decision: Shape::Tree,
+            block_protocol: Protocol::Snowflake,
+        }
+    }
+}
+
 impl Consensus {
-    /// A new instance running `engine_type`; the parameters are validated first.
+    /// A new instance running `engine_type` as avalanchego does; the parameters are
+    /// validated first.
     pub fn new(engine_type: EngineType, params: ConsensusParams) -> Result<Self, ConsensusError> {
+        Consensus::with_options(engine_type, params, EngineOptions::default())
+    }
+
+    /// A new instance running `engine_type` with `options`.
+    pub fn with_options(
+        engine_type: EngineType,
+        params: ConsensusParams,
+        options: EngineOptions,
+    ) -> Result<Self, ConsensusError> {
         params.validate()?;
+        let shape = options.decision;
         let engine = match engine_type {
-            EngineType::Snowball => Backend::Flat(Flat::new(Protocol::Snowball, &params)),
-            EngineType::Snowflake => Backend::Flat(Flat::new(Protocol::Snowflake, &params)),
-            EngineType::Slush => Backend::Flat(Flat::new(Protocol::Slush, &params)),
-            EngineType::Chain | EngineType::PostQuantum => Backend::Chain(Chain::new(&params)),
+            EngineType::Snowball => Backend::Flat(Flat::new(Protocol::Snowball, shape, &params)),
+            EngineType::Snowflake => Backend::Flat(Flat::new(Protocol::Snowflake, shape, &params)),
+            EngineType::Slush => Backend::Flat(Flat::new(Protocol::Slush, shape, &params)),
+            EngineType::Chain | EngineType::PostQuantum => {
+                Backend::Chain(Chain::with_protocol(&params, options.block_protocol))
+            }
             EngineType::Dag | EngineType::Avalanche => Backend::Dag(Dag::new(&params)),
         };
         Ok(Consensus {
@@ -201,7 +245,9 @@ impl Consensus {
     }
 
     /// Adds a block whose parent is known or the genesis (id 0); returns its status, which is
-    /// `Rejected` at once when it builds on a rejected block or on a decided sibling set.
+    /// `Rejected` at once (Slush, Snowflake, Snowball) when it builds on a rejected block or
+    /// on a decided sibling set; a Chain refuses such a block, as avalanchego does, with
+    /// [`ConsensusError::DecidedParent`].
     pub fn add_block(&mut self, block: Block) -> Result<Status, ConsensusError> {
         let (id, parent) = (block.id, block.parent_id);
         if block.data.len() > MAX_DATA_LEN {
@@ -225,6 +271,15 @@ impl Consensus {
                     ConsensusError::UnknownParent { block, parent }
                 }
                 ChainError::Duplicate(b) => ConsensusError::DuplicateBlock(b),
+                ChainError::DecidedParent {
+                    block,
+                    parent,
+                    status,
+                } => ConsensusError::DecidedParent {
+                    block,
+                    parent,
+                    status,
+                },
                 ChainError::BadHeight {
                     block,
                     height,
@@ -383,9 +438,10 @@ impl Consensus {
         self.engine.status(block_id)
     }
 
-    /// The preferred tip: the block this node would vote for (0 while there is none).
-    pub fn preference(&self) -> u64 {
-        match &self.engine {
+    /// The preferred tip: the processing block this node would vote for, `None` while no
+    /// block is processing (the Lux docs' `get_preference() -> Optional[int]`).
+    pub fn preference(&self) -> Option<u64> {
+        let tip = match &self.engine {
             Backend::Flat(e) => e.preference(),
             Backend::Chain(e) => e.preference(),
             Backend::Dag(e) => {
@@ -393,7 +449,8 @@ impl Consensus {
                 e.preferred_frontier(&mut frontier);
                 frontier.last().copied().unwrap_or(e.last_accepted())
             }
-        }
+        };
+        (self.engine.status(tip) == Some(Status::Processing)).then_some(tip)
     }
 
     /// Votes gathered in the poll under way.

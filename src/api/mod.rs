@@ -9,6 +9,6 @@ mod engine_type;
 mod vote;
 
 pub use block::{Block, BlockError, GENESIS_ID, MAX_DATA_LEN};
-pub use consensus::{Consensus, ConsensusError, Stats, VoteHandler, VoteOutcome};
+pub use consensus::{Consensus, ConsensusError, EngineOptions, Stats, VoteHandler, VoteOutcome};
 pub use engine_type::{EngineType, ENGINE_TYPES};
 pub use vote::{Vote, VoteError, VoteType, VOTE_LEN};

@@ -195,7 +195,7 @@ pub fn node_files(
                 metrics_port: Some(ports[3 * i + 2]),
                 metrics_host: "127.0.0.1".into(),
                 engine: scenario.protocol(),
-                decision: scenario.decision,
+                decision: scenario.shape(),
                 choices: ledger.is_none().then_some(scenario.workload.choices),
                 blocks: None,
                 initial: if ledger.is_some() {

@@ -59,6 +59,7 @@ pub fn ledger_file(s: &Scenario, pop: &Population) -> Option<LedgerFile> {
         .collect();
     Some(LedgerFile {
         kind,
+        block_protocol: s.block_protocol(),
         block_interval: spec.block_interval,
         proposers,
         heights: if dag { 0 } else { spec.heights },
@@ -296,6 +297,7 @@ mod tests {
     fn chain(heights: u64) -> LedgerFile {
         LedgerFile {
             kind: LedgerKind::Chain,
+            block_protocol: crate::Protocol::Snowflake,
             block_interval: Duration::from_millis(100),
             proposers: vec![0, 1],
             heights,

@@ -5,6 +5,7 @@ use super::config::{ConfigError, Ctx, NodeFile};
 use super::ledger_frame::{MAX_VERTEX_PARENTS, MAX_VERTEX_TXS};
 use crate::node::ledger::LedgerKind;
 use crate::node::Strategy;
+use crate::Protocol;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -15,6 +16,10 @@ use std::time::Duration;
 pub struct LedgerFile {
     /// `chain` (Snowman) or `dag` (Avalanche).
     pub kind: LedgerKind,
+    /// Chain: what each block's tree over its children runs, `snowflake` (the default,
+    /// what avalanchego runs) or `snowball`.
+    #[serde(default = "snowflake")]
+    pub block_protocol: Protocol,
     /// Time between two proposal slots, counted from when the node starts polling.
     #[serde(default = "tenth_second", with = "humantime_serde")]
     pub block_interval: Duration,
@@ -42,6 +47,9 @@ pub struct LedgerFile {
     pub workload_seed: u64,
 }
 
+fn snowflake() -> Protocol {
+    Protocol::Snowflake
+}
 fn tenth_second() -> Duration {
     Duration::from_millis(100)
 }

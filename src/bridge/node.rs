@@ -373,6 +373,7 @@ pub fn run(
                 id: me,
                 params: s.params,
                 kind: l.kind,
+                block_protocol: l.block_protocol,
                 poll_timeout,
                 self_sample: f.self_sample,
                 seed: f.seed,

@@ -145,6 +145,7 @@ mod tests {
     fn dag(transactions: u64, batch: usize, conflicts: f64) -> LedgerFile {
         LedgerFile {
             kind: LedgerKind::Dag,
+            block_protocol: crate::Protocol::Snowflake,
             block_interval: Duration::from_millis(100),
             proposers: vec![4, 2],
             heights: 0,

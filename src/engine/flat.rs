@@ -1,13 +1,14 @@
 //! Flat: blocks that share a parent compete as the choices of one Slush, Snowflake or
 //! Snowball decision; votes are not transitive.
 //!
-//! Each parent's children form one [`Decision`]. A poll records, in every undecided
-//! decision, the child with the most votes (ties: smallest id), or an unsuccessful poll when
-//! none of its children got a vote. When a decision finalizes, its preferred child is
+//! Each parent's children form one decision: by default a [`Tree`] over the children's
+//! block ids (avalanchego's `snowball.Tree`), which records every poll's bag of votes for
+//! them; or, shaped [`Shape::Flat`], one n-ary [`Decision`] recording the child with the
+//! most votes (ties: smallest id), or an unsuccessful poll when none of them got a vote. When a decision finalizes, its preferred child is
 //! accepted as soon as its parent is accepted, and the other children are rejected with all
 //! their descendants. A block whose parent is rejected is rejected.
 
-use crate::{ConsensusParams, Decision, Protocol, Shape, Status};
+use crate::{ConsensusParams, Decision, Protocol, Shape, Status, Tree};
 use rustc_hash::FxHashMap;
 
 use crate::engine::GENESIS;
@@ -21,19 +22,38 @@ struct Item {
     group: Option<u32>,
 }
 
+/// The decision among one parent's children.
+#[derive(Debug, Clone)]
+enum Siblings {
+    /// One n-ary instance over the children's positions.
+    Flat(Decision),
+    /// A tree over the children's ids, with the bag of the poll being applied.
+    Tree(Tree, Vec<(u64, u32)>),
+}
+
 #[derive(Debug, Clone)]
 struct Group {
     parent: u32,
     members: Vec<u32>,
-    decision: Decision,
-    /// Best (choice position, votes, id) in the poll being applied.
+    decision: Siblings,
+    /// Flat: best (choice position, votes, id) in the poll being applied.
     best: Option<(u32, u32, u64)>,
+}
+
+impl Group {
+    fn finalized(&self) -> bool {
+        match &self.decision {
+            Siblings::Flat(d) => d.finalized(),
+            Siblings::Tree(t, _) => t.finalized(),
+        }
+    }
 }
 
 /// Independent decisions among siblings, one per parent block.
 #[derive(Debug, Clone)]
 pub struct Flat {
     protocol: Protocol,
+    shape: Shape,
     params: ConsensusParams,
     items: Vec<Item>,
     index: FxHashMap<u64, u32>,
@@ -47,12 +67,14 @@ pub struct Flat {
 }
 
 impl Flat {
-    /// An empty engine holding only the accepted genesis block.
-    pub fn new(protocol: Protocol, params: &ConsensusParams) -> Self {
+    /// An empty engine holding only the accepted genesis block, whose sibling sets decide
+    /// with `protocol` shaped as `shape`.
+    pub fn new(protocol: Protocol, shape: Shape, params: &ConsensusParams) -> Self {
         let mut index = FxHashMap::default();
         index.insert(GENESIS, 0);
         Flat {
             protocol,
+            shape,
             params: *params,
             items: vec![Item {
                 id: GENESIS,
@@ -86,7 +108,7 @@ impl Flat {
         let p = *self.index.get(&parent)?;
         let me = self.items.len() as u32;
         let closed = match self.items[p as usize].group {
-            Some(g) => self.groups[g as usize].decision.finalized(),
+            Some(g) => self.groups[g as usize].finalized(),
             None => false,
         };
         let status = if self.items[p as usize].status == Status::Rejected || closed {
@@ -110,16 +132,32 @@ impl Flat {
             Some(g) => {
                 let group = &mut self.groups[g as usize];
                 group.members.push(me);
-                if let Decision::Snowball(s) = &mut group.decision {
-                    s.add_choice();
+                match &mut group.decision {
+                    Siblings::Flat(Decision::Snowball(s)) => {
+                        s.add_choice();
+                    }
+                    Siblings::Flat(_) => {}
+                    Siblings::Tree(t, _) => t.add(id),
                 }
             }
             None => {
                 let g = self.groups.len() as u32;
+                let decision = match self.shape {
+                    Shape::Flat => Siblings::Flat(Decision::new(
+                        self.protocol,
+                        Shape::Flat,
+                        &self.params,
+                        1,
+                        0,
+                    )),
+                    Shape::Tree => {
+                        Siblings::Tree(Tree::new(self.protocol, &self.params, id), Vec::new())
+                    }
+                };
                 self.groups.push(Group {
                     parent: p,
                     members: vec![me],
-                    decision: Decision::new(self.protocol, Shape::Flat, &self.params, 1, 0),
+                    decision,
                     best: None,
                 });
                 self.items[p as usize].group = Some(g);
@@ -139,8 +177,15 @@ impl Flat {
     pub fn preferred_child(&self, parent: u64) -> Option<u64> {
         let p = *self.index.get(&parent)?;
         let g = &self.groups[self.items[p as usize].group? as usize];
-        let m = g.members[g.decision.preference()];
-        Some(self.items[m as usize].id)
+        Some(self.items[self.winner(g) as usize].id)
+    }
+
+    /// The item a group prefers.
+    fn winner(&self, g: &Group) -> u32 {
+        match &g.decision {
+            Siblings::Flat(d) => g.members[d.preference()],
+            Siblings::Tree(t, _) => self.index[&t.preference()],
+        }
     }
 
     /// The preferred tip: follow preferred children down from the genesis.
@@ -186,10 +231,14 @@ impl Flat {
                 continue;
             };
             let group = &mut self.groups[g as usize];
+            let count = count as u32;
+            if let Siblings::Tree(_, bag) = &mut group.decision {
+                bag.push((id, count));
+                continue;
+            }
             let Some(pos) = group.members.iter().position(|&m| m == i) else {
                 continue;
             };
-            let count = count as u32;
             let better = match group.best {
                 None => true,
                 Some((_, c, bid)) => count > c || (count == c && id < bid),
@@ -200,9 +249,15 @@ impl Flat {
         }
         for &g in &self.active {
             let group = &mut self.groups[g as usize];
-            match group.best.take() {
-                Some((pos, count, _)) => group.decision.record_poll(count as usize, pos as usize),
-                None => group.decision.record_unsuccessful_poll(),
+            match (&mut group.decision, group.best.take()) {
+                (Siblings::Tree(t, bag), _) => {
+                    t.record_poll(bag);
+                    bag.clear();
+                }
+                (Siblings::Flat(d), Some((pos, count, _))) => {
+                    d.record_poll(count as usize, pos as usize)
+                }
+                (Siblings::Flat(d), None) => d.record_unsuccessful_poll(),
             }
         }
         self.apply_decisions()
@@ -224,11 +279,11 @@ impl Flat {
                     self.active.remove(i);
                     continue;
                 }
-                if !group.decision.finalized() || parent_status != Status::Accepted {
+                if !group.finalized() || parent_status != Status::Accepted {
                     i += 1;
                     continue;
                 }
-                let winner = group.members[group.decision.preference()];
+                let winner = self.winner(group);
                 let members = std::mem::take(&mut self.groups[g].members);
                 for &m in &members {
                     if m == winner {
@@ -284,7 +339,7 @@ mod tests {
 
     #[test]
     fn siblings_compete_and_the_winner_is_accepted() {
-        let mut f = Flat::new(Protocol::Snowball, &small());
+        let mut f = Flat::new(Protocol::Snowball, Shape::Flat, &small());
         assert_eq!(f.add(1, GENESIS), Some(Status::Processing));
         assert_eq!(f.add(2, GENESIS), Some(Status::Processing));
         assert_eq!(f.add(3, 2), Some(Status::Processing));
@@ -300,7 +355,7 @@ mod tests {
 
     #[test]
     fn votes_are_not_transitive() {
-        let mut f = Flat::new(Protocol::Snowflake, &small());
+        let mut f = Flat::new(Protocol::Snowflake, Shape::Flat, &small());
         f.add(1, GENESIS);
         f.add(2, 1);
         for _ in 0..3 {
@@ -326,7 +381,7 @@ mod tests {
 
     #[test]
     fn a_rejected_block_takes_its_descendants_with_it() {
-        let mut f = Flat::new(Protocol::Snowball, &small());
+        let mut f = Flat::new(Protocol::Snowball, Shape::Flat, &small());
         f.add(1, GENESIS);
         f.add(2, GENESIS);
         f.add(3, 1);
@@ -343,7 +398,7 @@ mod tests {
 
     #[test]
     fn slush_decides_after_beta_polls_whatever_the_votes() {
-        let mut f = Flat::new(Protocol::Slush, &small());
+        let mut f = Flat::new(Protocol::Slush, Shape::Flat, &small());
         f.add(1, GENESIS);
         f.record_poll(&[]);
         f.record_poll(&[(1, 1)]);
@@ -354,10 +409,33 @@ mod tests {
 
     #[test]
     fn unknown_parent_and_duplicate_are_refused() {
-        let mut f = Flat::new(Protocol::Snowball, &small());
+        let mut f = Flat::new(Protocol::Snowball, Shape::Flat, &small());
         assert_eq!(f.add(1, 9), None);
         assert_eq!(f.add(1, GENESIS), Some(Status::Processing));
         assert_eq!(f.add(1, GENESIS), None);
         assert!(f.contains(GENESIS) && f.contains(1) && !f.contains(9));
+    }
+
+    #[test]
+    fn a_tree_pools_votes_that_share_bits_and_flat_does_not() {
+        // Siblings 2 (0b10, preferred first), 1 (0b01) and 3 (0b11): 1 and 3 share bit 0.
+        let poll = [(1, 2), (3, 2)];
+        let mut tree = Flat::new(Protocol::Snowball, Shape::Tree, &small());
+        let mut flat = Flat::new(Protocol::Snowball, Shape::Flat, &small());
+        for f in [&mut tree, &mut flat] {
+            for id in [2, 1, 3] {
+                f.add(id, GENESIS);
+            }
+            assert_eq!(f.preference(), 2);
+            f.record_poll(&poll);
+        }
+        assert_eq!(flat.preference(), 2, "no child got alpha = 3 votes");
+        assert_ne!(tree.preference(), 2, "bit 0 = 1 got 4 votes");
+        for _ in 0..3 {
+            tree.record_poll(&[(3, 4), (1, 1)]);
+        }
+        assert_eq!(tree.status(3), Some(Status::Accepted));
+        assert_eq!(tree.status(1), Some(Status::Rejected));
+        assert_eq!(tree.status(2), Some(Status::Rejected));
     }
 }

@@ -48,7 +48,7 @@ pub fn run(
         .map(|i| {
             Decision::new(
                 scenario.protocol(),
-                scenario.decision,
+                scenario.shape(),
                 &scenario.params,
                 choices,
                 pop.initial[i] as usize,

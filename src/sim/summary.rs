@@ -254,7 +254,7 @@ impl Summary {
             decision: scenario
                 .engine
                 .protocol()
-                .map(|_| scenario.decision.name().to_string()),
+                .map(|_| scenario.shape().name().to_string()),
             mode: scenario.mode.name().to_string(),
             nodes: scenario.network.nodes,
             byzantine,

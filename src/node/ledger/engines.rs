@@ -11,7 +11,7 @@
 
 use super::store::Store;
 use super::{BlockHeader, IdsBuf, Item, LedgerKind, Output, Report, Vertex, GENESIS};
-use crate::{Chain, ConsensusParams, Dag, Status};
+use crate::{Chain, ChainError, ConsensusParams, Dag, Protocol, Status};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
@@ -38,6 +38,10 @@ pub(super) struct Ledger {
     frontier: Vec<u64>,
     settled: Vec<u64>,
     leaves: Vec<u64>,
+    /// Chain: blocks the engine refused for a decided ancestry, to report as rejected.
+    refused: Vec<u64>,
+    /// Chain: every block so refused, ascending (their status is rejected).
+    refused_ids: Vec<u64>,
 }
 
 /// Inserts `id` into the ascending `v` unless present.
@@ -55,9 +59,13 @@ fn remove_sorted(v: &mut Vec<u64>, id: u64) {
 }
 
 impl Ledger {
-    pub(super) fn new(kind: LedgerKind, params: &ConsensusParams) -> Self {
+    pub(super) fn new(
+        kind: LedgerKind,
+        params: &ConsensusParams,
+        block_protocol: Protocol,
+    ) -> Self {
         let engine = match kind {
-            LedgerKind::Chain => LedgerEngine::Chain(Chain::new(params)),
+            LedgerKind::Chain => LedgerEngine::Chain(Chain::with_protocol(params, block_protocol)),
             LedgerKind::Dag => LedgerEngine::Dag(Box::new(Dag::new(params))),
         };
         Ledger {
@@ -68,6 +76,8 @@ impl Ledger {
             key_count: FxHashMap::default(),
             live_children: FxHashMap::default(),
             frontier: Vec::new(),
+            refused: Vec::new(),
+            refused_ids: Vec::new(),
             settled: Vec::new(),
             leaves: Vec::new(),
         }
@@ -96,7 +106,9 @@ impl Ledger {
 
     pub(super) fn status(&self, id: u64) -> Option<Status> {
         match &self.engine {
-            LedgerEngine::Chain(c) => c.status(id),
+            LedgerEngine::Chain(c) => c.status(id).or_else(|| {
+                (self.refused_ids.binary_search(&id).is_ok()).then_some(Status::Rejected)
+            }),
             LedgerEngine::Dag(d) => d.vertex_status(id),
         }
     }
@@ -132,7 +144,18 @@ impl Ledger {
     pub(super) fn add(&mut self, item: &Item) -> bool {
         match (&mut self.engine, item) {
             (LedgerEngine::Chain(c), Item::Block(b)) => {
-                c.add_block(b.id, b.parent, b.height).is_ok()
+                match c.add_block(b.id, b.parent, b.height) {
+                    Ok(_) => true,
+                    // Its parent is decided, or was itself refused so: it can never be
+                    // accepted. The store keeps it (its children follow it) and it is
+                    // reported as rejected, as a block on a rejected parent is.
+                    Err(ChainError::DecidedParent { .. } | ChainError::UnknownParent { .. }) => {
+                        self.refused.push(b.id);
+                        insert_sorted(&mut self.refused_ids, b.id);
+                        true
+                    }
+                    Err(ChainError::Duplicate(_) | ChainError::BadHeight { .. }) => false,
+                }
             }
             (LedgerEngine::Dag(d), Item::Vertex(v)) => {
                 if d.add_vertex(v.id, &v.parents, &v.txs).is_err() {
@@ -169,6 +192,10 @@ impl Ledger {
         let height_of = |id: u64| store.get(id).map_or(0, Item::height);
         match &mut self.engine {
             LedgerEngine::Chain(c) => {
+                for id in self.refused.drain(..) {
+                    let height = height_of(id);
+                    out.push(Output::Report(Report::Rejected { id, height }));
+                }
                 for &(id, status) in c.decided() {
                     let height = height_of(id);
                     out.push(match status {

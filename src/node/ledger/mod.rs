@@ -93,7 +93,7 @@ impl LedgerNode {
             poll_timeout: cfg.poll_timeout,
             self_sample: cfg.self_sample,
             max_parents: cfg.max_parents.max(1),
-            ledger: Ledger::new(cfg.kind, &cfg.params),
+            ledger: Ledger::new(cfg.kind, &cfg.params, cfg.block_protocol),
             store: Store::default(),
             polls: Polls::new(cfg.params.concurrent_polls, cfg.params.k),
             held: HeldPolls::default(),

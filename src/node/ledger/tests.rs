@@ -27,6 +27,7 @@ impl Net {
                     id,
                     params: params(),
                     kind,
+                    block_protocol: crate::Protocol::Snowflake,
                     poll_timeout: 1_000,
                     self_sample: false,
                     seed: u64::from(id) + 1,

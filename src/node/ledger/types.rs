@@ -2,7 +2,7 @@
 //! and settings of a node.
 
 use super::{NodeId, MAX_IDS};
-use crate::ConsensusParams;
+use crate::{ConsensusParams, Protocol};
 use std::sync::Arc;
 
 /// Up to [`MAX_IDS`] item ids, as a message carries them: one or two inline (a chain's tip),
@@ -299,6 +299,8 @@ pub struct LedgerConfig {
     pub params: ConsensusParams,
     /// Chain or dag.
     pub kind: LedgerKind,
+    /// Chain: what each block's tree over its children runs (avalanchego: Snowflake).
+    pub block_protocol: Protocol,
     /// Poll timeout (also the retry time of a `Get` and the longest hold), in nanoseconds.
     pub poll_timeout: u64,
     /// Whether the node may sample itself.

@@ -82,6 +82,7 @@ impl<'a> LedgerWorld<'a> {
                     id,
                     params: scenario.params,
                     kind,
+                    block_protocol: scenario.block_protocol(),
                     poll_timeout,
                     self_sample: net.self_sample,
                     seed: seed_for(seed, Purpose::Node(id)),

@@ -166,6 +166,14 @@ pub(super) fn validate_ledger(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioErro
             return fail(&[&path, "workload"], rule);
         }
     }
+    if s.block_protocol.is_some() && engine != ScenarioEngine::Chain {
+        let rule = format!("is only used by engine = chain (engine is {name})");
+        return fail(&["block_protocol"], rule);
+    }
+    if s.decision.is_some() && engine.is_ledger() {
+        let rule = format!("is only used by the single-decision engines (engine is {name})");
+        return fail(&["decision"], rule);
+    }
     if let Some(b) = &s.byzantine {
         if b.proposer.is_some() && !engine.is_ledger() {
             let rule = format!("is only used by engine = chain or dag (engine is {name})");

@@ -41,9 +41,14 @@ pub struct Scenario {
     #[serde(default)]
     pub engine: ScenarioEngine,
     /// How a single decision among many choices is split: `tree` (avalanchego's
-    /// `snowball.Tree`, the default, what avalanchego runs) or `flat` (one n-ary instance).
-    #[serde(default)]
-    pub decision: Shape,
+    /// `snowball.Tree`, the default, what avalanchego runs) or `flat` (one n-ary instance);
+    /// see [`Scenario::shape`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Shape>,
+    /// Chains: what each block's tree over its children runs, `snowflake` (the default,
+    /// what avalanchego runs since PR #3403) or `snowball`; see [`Scenario::block_protocol`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_protocol: Option<Protocol>,
     /// Event-driven (virtual time) or lockstep rounds.
     #[serde(default)]
     pub mode: Mode,
@@ -347,6 +352,16 @@ impl Scenario {
     /// and dag (whose engines run Snowball instances inside).
     pub fn protocol(&self) -> Protocol {
         self.engine.protocol().unwrap_or(Protocol::Snowball)
+    }
+
+    /// The shape of a single decision: `decision`, or the tree.
+    pub fn shape(&self) -> Shape {
+        self.decision.unwrap_or_default()
+    }
+
+    /// What a chain's per-block trees run: `block_protocol`, or Snowflake.
+    pub fn block_protocol(&self) -> Protocol {
+        self.block_protocol.unwrap_or(Protocol::Snowflake)
     }
 
     /// Reads and loads the scenario at `path`, applying `--set` overrides.

@@ -147,7 +147,7 @@ impl<'a> World<'a> {
                     id,
                     params: scenario.params,
                     protocol: scenario.protocol(),
-                    shape: scenario.decision,
+                    shape: scenario.shape(),
                     choices: scenario.workload.choices,
                     initial: pop.initial[id as usize] as usize,
                     poll_timeout,
