@@ -39,12 +39,11 @@ impl Snowball {
     ///
     /// Step 1: a poll of at least alpha_preference votes raises the choice's strength, and the
     /// Snowball preference moves only when that strength exceeds every strength so far (a tie
-    /// keeps the old preference). Step 2: the Snowflake rules.
+    /// keeps the old preference); as in avalanchego's `nnarySnowball`, strengths keep moving
+    /// after the instance finalizes. Step 2: the Snowflake rules (which ignore polls once
+    /// final).
     #[inline]
     pub fn record_poll(&mut self, count: usize, choice: usize) {
-        if self.flake.finalized() {
-            return;
-        }
         if count as u32 >= self.alpha_preference {
             if choice >= self.strengths.len() {
                 self.strengths.resize(choice + 1, 0);
@@ -148,7 +147,12 @@ mod tests {
         assert!(s.finalized());
         assert_eq!(s.preference(), 1);
         s.record_poll(20, 0);
-        assert_eq!(s.strength(0), 3, "no change once final");
+        assert_eq!(
+            s.strength(0),
+            4,
+            "strengths move on once final, as avalanchego's"
+        );
+        assert_eq!(s.preference(), 1, "the finalized Snowflake choice");
     }
 
     #[test]

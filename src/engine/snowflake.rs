@@ -49,12 +49,11 @@ impl Snowflake {
         self.finalized = self.confidence >= self.beta;
     }
 
-    /// Records a poll that reached no choice (no votes, or all for others): confidence resets.
+    /// Records a poll that reached no choice (no votes, or all for others): confidence resets,
+    /// even once final (avalanchego's `nnarySnowflake` does so; the decision stands).
     #[inline]
     pub fn record_unsuccessful_poll(&mut self) {
-        if !self.finalized {
-            self.confidence = 0;
-        }
+        self.confidence = 0;
     }
 
     /// The current (slush) preference.
@@ -149,7 +148,13 @@ mod tests {
         s.record_poll(20, 1);
         assert!(s.finalized());
         s.record_poll(20, 0);
+        assert_eq!(
+            (s.preference(), s.confidence()),
+            (1, 1),
+            "polls are ignored once final"
+        );
         s.record_unsuccessful_poll();
-        assert_eq!((s.preference(), s.confidence()), (1, 1));
+        assert_eq!((s.preference(), s.confidence()), (1, 0), "a reset is not");
+        assert!(s.finalized());
     }
 }
