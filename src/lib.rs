@@ -47,8 +47,8 @@ pub use api::{
     VOTE_LEN,
 };
 pub use engine::{
-    Chain, ChainError, ConsensusParams, Dag, DagError, Decision, Flat, ParamsError, ParamsSpec,
-    Protocol, Shape, Slush, Snowball, Snowflake, Status, Tree, GENESIS, PRESETS,
+    tree_id, Chain, ChainError, ConsensusParams, Dag, DagError, Decision, Flat, ParamsError,
+    ParamsSpec, Protocol, Shape, Slush, Snowball, Snowflake, Status, Tree, GENESIS, PRESETS,
 };
 pub use util::console::{EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_OK};
 pub use util::toml_span::TomlError;

@@ -383,14 +383,11 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
         record(&mut seen, &mut tally, event);
     }
 
-    let byzantine = ByzantineSummary {
-        count: pop.byzantine_count(),
-        strategy: scenario
-            .byzantine
-            .as_ref()
-            .map(|b| b.strategy.name().to_string()),
-        stake_share: pop.byzantine_stake + 0.0,
-    };
+    let strategy = scenario
+        .byzantine
+        .as_ref()
+        .map(|b| b.strategy.name().to_string());
+    let byzantine = ByzantineSummary::of(&pop, strategy);
     let mut summary = Summary::start(&scenario, byzantine);
     summary.mode = "cluster".into();
     let reports: Vec<&Value> = seen.iter().filter_map(|s| s.report.as_ref()).collect();

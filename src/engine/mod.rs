@@ -24,7 +24,7 @@ mod tree;
 
 pub use chain::{Chain, ChainError};
 pub use dag::{Dag, DagError};
-pub use decision::{Decision, Protocol, Shape};
+pub use decision::{tree_id, Decision, Protocol, Shape};
 pub use flat::Flat;
 pub use params::{ConsensusParams, ParamsError, ParamsSpec, PRESETS};
 pub use slush::Slush;

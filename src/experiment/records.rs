@@ -39,7 +39,7 @@ pub struct RunRecord {
 pub fn unit(mode: Mode) -> &'static str {
     match mode {
         Mode::Event => "ms",
-        Mode::Lockstep => "rounds",
+        Mode::Lockstep | Mode::Harness => "rounds",
     }
 }
 

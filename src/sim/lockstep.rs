@@ -1,4 +1,8 @@
-//! Lockstep mode: synchronous rounds, the model of the Avalanche reference test harness.
+//! Lockstep mode: synchronous rounds, a model of its own (not avalanchego's test network,
+//! which is [`super::harness`]: there one node polls per round and reads live preferences.
+//! Measured with two choices split 50/50 and default parameters, mean of seeds 1-5:
+//! lockstep needs 33.8 polls a node at n = 1000 and 35.9 at n = 2000, harness mode 31.8
+//! and 34.3, so 6 % and 5 % more; `docs/scenarios.md`, `mode`).
 //!
 //! In each round every unfinalized honest node samples k validators by stake weight and
 //! reads their preferences as of the previous round; the bag's top choice (ties: smallest

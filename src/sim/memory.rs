@@ -29,6 +29,8 @@ pub fn estimate(s: &Scenario) -> u64 {
             Mode::Event => 2 * 1024 + polls * 56,
             // Preferences (two rounds), the decision and the sampler's alias table.
             Mode::Lockstep => 176,
+            // The decision (a tree of a few nodes) and the sampler's alias table.
+            Mode::Harness => 256,
         }
     };
     // The binary, the runtime and small fixed tables.

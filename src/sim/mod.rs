@@ -16,6 +16,8 @@ pub(crate) mod world;
 
 // Lockstep mode.
 pub(crate) mod lockstep;
+// Harness mode: avalanchego's test network.
+pub(crate) mod harness;
 
 // Ledgers (chain and dag engines) in event mode.
 pub(crate) mod ledger;

@@ -29,7 +29,22 @@ impl Population {
         let sampler = StakeSampler::new(&weights)?;
         let mut byzantine = vec![false; n];
         let count = s.byzantine.as_ref().map_or(0, |b| b.resolved_count(n));
-        if count > 0 {
+        let stake_target = s.byzantine.as_ref().and_then(|b| b.stake_fraction);
+        if let Some(target) = stake_target.filter(|&t| t > 0.0) {
+            // Nodes in a uniformly random order until their stake reaches the share; the
+            // last node in that order stays honest whatever the weights.
+            let total: f64 = weights.iter().sum();
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            order.shuffle(&mut rng_for(s.seed, Purpose::ByzantineSelection));
+            let mut held = 0.0;
+            for &id in &order[..n - 1] {
+                if held >= target * total {
+                    break;
+                }
+                byzantine[id as usize] = true;
+                held += weights[id as usize];
+            }
+        } else if count > 0 {
             let mut chosen = Vec::with_capacity(count);
             let mut rng = rng_for(s.seed, Purpose::ByzantineSelection);
             sampler.sample_distinct(&mut rng, count, None, &mut chosen);

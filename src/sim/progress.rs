@@ -43,7 +43,8 @@ pub enum End {
     MaxEvents,
     /// The round budget `max_rounds` ran out (lockstep).
     MaxRounds,
-    /// Ledgers: the safety checker found two conflicting decisions and stopped the run.
+    /// Ledgers: the safety checker found two conflicting decisions and stopped the run;
+    /// harness mode: two finalized honest nodes disagree (avalanchego's `Disagreement`).
     SafetyViolation,
     /// SIGINT or SIGTERM stopped the run.
     Interrupted,
@@ -58,7 +59,7 @@ impl End {
             End::MaxTime => "max_time ran out",
             End::MaxEvents => "the event budget max_events ran out",
             End::MaxRounds => "max_rounds ran out",
-            End::SafetyViolation => "the safety checker found a violation",
+            End::SafetyViolation => "a safety violation: two honest nodes decided differently",
             End::Interrupted => "interrupted by a signal",
         }
     }

@@ -24,6 +24,8 @@ pub enum Purpose {
     Leader,
     /// Ledger runs: transaction arrivals, double spends, who issues them.
     Workload,
+    /// Harness mode: who polls each round, and whom it samples.
+    Harness,
 }
 
 impl Purpose {
@@ -38,6 +40,7 @@ impl Purpose {
             Purpose::Node(id) => (1 << 32) | u64::from(id),
             Purpose::Leader => 7,
             Purpose::Workload => 8,
+            Purpose::Harness => 9,
         }
     }
 }

@@ -5,7 +5,6 @@
 //! signal ([`RunOptions::stop_on_signal`]) still writes complete files for what it reached,
 //! with `"interrupted": true` in its summary.
 
-use super::lockstep;
 use super::population::Population;
 use super::progress::{End, Progress};
 use super::scenario::{Mode, Scenario};
@@ -13,6 +12,7 @@ use super::summary::{ByzantineSummary, Outcomes, Summary};
 use super::trace::{Trace, TraceFormat, TraceLevel};
 use super::world::World;
 use super::SimError;
+use super::{harness, lockstep};
 use crate::util::atomic::{write_atomic, Staging};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -111,14 +111,11 @@ pub fn run_staged(
         bar.update(p);
         !(stop_on_signal && crate::util::signals::received().is_some())
     };
-    let byzantine = ByzantineSummary {
-        count: pop.byzantine_count(),
-        strategy: scenario
-            .byzantine
-            .as_ref()
-            .map(|b| b.strategy.name().to_string()),
-        stake_share: pop.byzantine_stake + 0.0,
-    };
+    let strategy = scenario
+        .byzantine
+        .as_ref()
+        .map(|b| b.strategy.name().to_string());
+    let byzantine = ByzantineSummary::of(&pop, strategy);
     let mut summary = Summary::start(scenario, byzantine);
     if scenario.engine.is_ledger() {
         // Ledgers run in event mode only (validation rejects lockstep).
@@ -143,10 +140,14 @@ pub fn run_staged(
                 summary.ended = c.ended;
                 world.outcomes()
             }
-            Mode::Lockstep => {
+            Mode::Lockstep | Mode::Harness => {
                 trace = trace.without_poll_digest();
                 let mut o = Outcomes::default();
-                let c = lockstep::run(scenario, &pop, &mut trace, &mut o, &mut watch)?;
+                let c = if scenario.mode == Mode::Lockstep {
+                    lockstep::run(scenario, &pop, &mut trace, &mut o, &mut watch)?
+                } else {
+                    harness::run(scenario, &pop, &mut trace, &mut o, &mut watch)?
+                };
                 summary.events = c.polls;
                 summary.messages = c.answers;
                 summary.rounds = Some(c.rounds);
@@ -155,7 +156,7 @@ pub fn run_staged(
             }
         };
         bar.finish();
-        summary.settle(outcomes, scenario.mode == Mode::Lockstep, &scenario.expect);
+        summary.settle(outcomes, scenario.mode.rounds(), &scenario.expect);
     }
     summary.interrupted = summary.ended == End::Interrupted;
     summary.digest = trace.finish()?;
@@ -213,7 +214,7 @@ impl Bar {
             bar,
             started: Instant::now(),
             first_decision: None,
-            lockstep: scenario.mode == Mode::Lockstep,
+            lockstep: scenario.mode.rounds(),
         }
     }
 

@@ -52,8 +52,28 @@ pub struct ByzantineSummary {
     pub count: usize,
     /// Their strategy, if any.
     pub strategy: Option<String>,
+    /// Their share of the nodes.
+    pub share: f64,
     /// Their share of the stake.
     pub stake_share: f64,
+    /// Their ids, ascending: the ground truth an analysis of the run joins to.
+    pub ids: Vec<u32>,
+}
+
+impl ByzantineSummary {
+    /// The Byzantine nodes of `pop`, playing `strategy`.
+    pub fn of(pop: &super::population::Population, strategy: Option<String>) -> Self {
+        let ids: Vec<u32> = (0..pop.byzantine.len() as u32)
+            .filter(|&i| pop.byzantine[i as usize])
+            .collect();
+        ByzantineSummary {
+            count: ids.len(),
+            strategy,
+            share: ids.len() as f64 / pop.byzantine.len().max(1) as f64,
+            stake_share: pop.byzantine_stake + 0.0,
+            ids,
+        }
+    }
 }
 
 /// One `[expect]` check and its result.

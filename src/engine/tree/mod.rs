@@ -3,7 +3,9 @@
 //!
 //! The choices' ids are read bit by bit, bit 0 first, bit `i` being `(id >> i) & 1`: the
 //! order in which avalanchego's `ids.ID.Bit` reads an id whose 32 bytes are the id's
-//! little-endian bytes followed by zeros. A run of bits on which no two added choices differ
+//! little-endian bytes followed by zeros. Block ids (chains, the `Consensus` API) are used as
+//! they are; a single decision's choices go by [`crate::engine::tree_id`], a stand-in for
+//! avalanchego's hashed ids. A run of bits on which no two added choices differ
 //! is one *unary* node; a bit on which they differ is a *binary* node with a child for each
 //! value. A poll's votes are split bit by bit: a binary node counts the votes of each side
 //! and passes the winning side's votes on, so two choices that share a prefix pool their

@@ -3,7 +3,7 @@
 
 use super::locate::Ctx;
 use super::validate::key_name;
-use super::{Mode, Scenario, ScenarioError};
+use super::{Scenario, ScenarioError};
 use crate::Protocol;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -183,8 +183,9 @@ pub(super) fn validate_ledger(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioErro
     if !engine.is_ledger() {
         return Ok(());
     }
-    if s.mode == Mode::Lockstep {
-        let rule = format!("(lockstep) cannot run engine = {name}: ledgers need mode = \"event\"");
+    if s.mode.rounds() {
+        let mode = s.mode.name();
+        let rule = format!("({mode}) cannot run engine = {name}: ledgers need mode = \"event\"");
         return fail(&["mode", "engine"], rule);
     }
     let l = s.ledger();

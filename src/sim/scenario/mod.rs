@@ -111,6 +111,9 @@ pub enum Mode {
     Event,
     /// Every node polls once per round; answers arrive within the round.
     Lockstep,
+    /// avalanchego's test network: one random running node polls per round, reading live
+    /// preferences.
+    Harness,
 }
 
 impl Mode {
@@ -119,7 +122,13 @@ impl Mode {
         match self {
             Mode::Event => "event",
             Mode::Lockstep => "lockstep",
+            Mode::Harness => "harness",
         }
+    }
+
+    /// Whether the mode counts rounds (lockstep, harness) rather than virtual time.
+    pub fn rounds(&self) -> bool {
+        *self != Mode::Event
     }
 }
 
@@ -305,6 +314,10 @@ pub struct Byzantine {
     /// Number of byzantine nodes (exclusive with `fraction`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<usize>,
+    /// Share of the stake the byzantine nodes hold (exclusive with `fraction` and `count`):
+    /// nodes are taken in a uniformly random order until their stake reaches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stake_fraction: Option<f64>,
     /// How they answer queries.
     pub strategy: Strategy,
     /// The choice that stubborn nodes push.
@@ -316,7 +329,9 @@ pub struct Byzantine {
 }
 
 impl Byzantine {
-    /// The number of byzantine nodes among `honest_plus_byz_nodes`: `count`, or `round(fraction * nodes)`.
+    /// The number of byzantine nodes among `honest_plus_byz_nodes`: `count`, or
+    /// `round(fraction * nodes)`; 0 with `stake_fraction`, whose count depends on the stake
+    /// drawn (see `Population::draw`).
     pub fn resolved_count(&self, honest_plus_byz_nodes: usize) -> usize {
         match (self.count, self.fraction) {
             (Some(c), _) => c,

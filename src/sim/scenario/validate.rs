@@ -101,9 +101,9 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
         "must be greater than 0"
     );
     check!(
-        !(s.exact && s.mode == Mode::Lockstep),
+        !(s.exact && s.mode.rounds()),
         ["exact", "mode"],
-        "applies to mode = \"event\" only (lockstep rounds have no short cut to turn off)"
+        "applies to mode = \"event\" only (rounds have no short cut to turn off)"
     );
     check!(s.max_rounds >= 1, ["max_rounds"], "must be at least 1");
     check!(s.max_events >= 1, ["max_events"], "must be at least 1");
@@ -152,7 +152,7 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
     let fast = n
         .latency
         .cdf(crate::sim::scheduler::nanos(n.poll_timeout) as f64);
-    let answerable = s.mode == Mode::Lockstep || fast * fast >= 1e-9;
+    let answerable = s.mode.rounds() || fast * fast >= 1e-9;
     check!(
         answerable,
         ["network.poll_timeout"],
@@ -298,11 +298,32 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
     let sums_to_one = (sum - 1.0).abs() <= 1e-6;
     check!(sums_to_one, ["workload.initial"], "sums to {sum}, not 1");
     if let Some(b) = &s.byzantine {
-        let paths = ["byzantine", "byzantine.count", "byzantine.fraction"];
-        let one = b.fraction.is_some() != b.count.is_some();
-        check!(one, paths, "needs exactly one of fraction or count");
+        let paths = [
+            "byzantine",
+            "byzantine.count",
+            "byzantine.fraction",
+            "byzantine.stake_fraction",
+        ];
+        let given = [
+            b.fraction.is_some(),
+            b.count.is_some(),
+            b.stake_fraction.is_some(),
+        ];
+        let one = given.iter().filter(|&&g| g).count() == 1;
+        check!(
+            one,
+            paths,
+            "needs exactly one of fraction, count or stake_fraction"
+        );
         if let Some(f) = b.fraction {
             check!(unit(f), ["byzantine.fraction"], "({f}) must be in [0, 1)");
+        }
+        if let Some(f) = b.stake_fraction {
+            check!(
+                unit(f),
+                ["byzantine.stake_fraction"],
+                "({f}) must be in [0, 1)"
+            );
         }
         let count = b.resolved_count(nodes);
         let paths = [if b.count.is_some() {
