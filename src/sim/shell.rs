@@ -16,7 +16,7 @@ use super::scenario::Scenario;
 use super::scheduler::{Nanos, Scheduler};
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
-use crate::node::{Input, InputOf, NodeId, OutputOf, Validator};
+use crate::node::{Input, InputOf, NodeId, Output, OutputOf, Validator};
 
 /// The protocol-independent state of an event world.
 pub(crate) struct Shell<E> {
@@ -123,6 +123,8 @@ pub(crate) trait Host {
     fn shell(&mut self) -> &mut Shell<Self::Ev>;
     /// Whether node `id` is Byzantine (the world's adversary plays it).
     fn is_byzantine(&self, id: NodeId) -> bool;
+    /// Nodes in the world, honest and Byzantine.
+    fn nodes(&self) -> usize;
     /// Honest node `id` handles `input` at `now`, appending its outputs to `out`; the world
     /// notes what it tracks of the node's state.
     fn handle(
@@ -134,7 +136,8 @@ pub(crate) trait Host {
     );
     /// The world's reusable output buffer, empty between inputs.
     fn outputs(&mut self) -> &mut Outputs<Self>;
-    /// Carries out one output of node `id` at `now`.
+    /// Carries out one output of node `id` at `now`: a `Send`, a `SetTimer` or a `Report`
+    /// (the shell carries out the others, see [`drive`]).
     fn output(
         &mut self,
         now: Nanos,
@@ -162,7 +165,9 @@ pub(crate) trait Host {
 /// A host's output buffer.
 pub(crate) type Outputs<H> = Vec<OutputOf<<H as Host>::Node>>;
 
-/// Honest node `id` handles `input` at `now` and the world carries out its outputs, in order.
+/// Honest node `id` handles `input` at `now` and its outputs are carried out in order: a
+/// broadcast as one `Send` to every other node, a recorded poll as its trace row, an opened
+/// poll as nothing (the world learns of its queries from the sends); the rest by the world.
 pub(crate) fn drive<H: Host + ?Sized>(
     h: &mut H,
     now: Nanos,
@@ -175,7 +180,22 @@ pub(crate) fn drive<H: Host + ?Sized>(
     debug_assert!(out.is_empty(), "outputs left over from an earlier input");
     h.handle(now, id, input, &mut out);
     for o in out.drain(..) {
-        h.output(now, id, o, trace)?;
+        match o {
+            Output::PollOpened { .. } => {}
+            Output::PollRecorded {
+                request,
+                top,
+                count,
+                answers,
+            } => record_poll(trace, now, id, request, top, count, answers)?,
+            Output::Broadcast { msg } => {
+                for to in (0..h.nodes() as NodeId).filter(|&to| to != id) {
+                    let msg = msg.clone();
+                    h.output(now, id, Output::Send { to, msg }, trace)?;
+                }
+            }
+            o => h.output(now, id, o, trace)?,
+        }
     }
     *h.outputs() = out;
     Ok(())
@@ -263,7 +283,7 @@ fn recover<H: Host>(
 
 /// The trace row of a recorded poll of node `node`: its top choice or item had `count`
 /// votes of `answers` answers.
-pub(crate) fn record_poll(
+fn record_poll(
     trace: &mut Trace,
     time: Nanos,
     node: NodeId,

@@ -348,6 +348,9 @@ impl Host for LedgerWorld<'_> {
     fn is_byzantine(&self, id: NodeId) -> bool {
         self.pop.byzantine[id as usize]
     }
+    fn nodes(&self) -> usize {
+        self.nodes.len()
+    }
     fn handle(&mut self, now: Nanos, id: NodeId, input: Input, out: &mut Vec<Output>) {
         self.nodes[id as usize].handle(now, input, &self.pop.sampler, out);
     }
@@ -375,23 +378,15 @@ impl Host for LedgerWorld<'_> {
                 }
                 self.send(now, id, to, msg, trace)?;
             }
-            Output::Broadcast { msg } => {
-                for to in (0..self.nodes.len() as NodeId).filter(|&to| to != id) {
-                    self.send(now, id, to, msg.clone(), trace)?;
-                }
-            }
+
             Output::SetTimer { at, timer } => self
                 .shell
                 .sched
                 .at(at, Ev::Shell(ShellEv::Timer { node: id, timer })),
-            Output::PollOpened { .. } => {}
             Output::Report(Report::Proposed(item)) => self.register(now, item, id, true, trace)?,
-            Output::PollRecorded {
-                request,
-                top,
-                count,
-                answers,
-            } => shell::record_poll(trace, now, id, request, top, count, answers)?,
+            Output::PollOpened { .. } | Output::Broadcast { .. } | Output::PollRecorded { .. } => {
+                unreachable!("the shell carries these out")
+            }
             Output::Report(Report::Accepted { id: item, height }) => {
                 trace.record(Kind::Accept, ev(item, Some(height as u32)))?;
                 let at = self.production.registry.get(item).map_or(now, |p| p.at);

@@ -266,6 +266,9 @@ impl Host for World<'_> {
     fn is_byzantine(&self, id: NodeId) -> bool {
         self.pop.byzantine[id as usize]
     }
+    fn nodes(&self) -> usize {
+        self.nodes.len()
+    }
     fn handle(&mut self, now: Nanos, id: NodeId, input: Input, out: &mut Vec<Output>) {
         let node = &mut self.nodes[id as usize];
         let before = node.preference();
@@ -306,18 +309,9 @@ impl Host for World<'_> {
                     .sched
                     .at(at, Ev::Shell(ShellEv::Timer { node: id, timer }));
             }
-            Output::PollOpened { .. } => {}
-            Output::Broadcast { msg } => {
-                for to in (0..self.nodes.len() as NodeId).filter(|&to| to != id) {
-                    self.send(now, id, to, msg, trace)?;
-                }
+            Output::PollOpened { .. } | Output::Broadcast { .. } | Output::PollRecorded { .. } => {
+                unreachable!("the shell carries these out")
             }
-            Output::PollRecorded {
-                request,
-                top,
-                count,
-                answers,
-            } => shell::record_poll(trace, now, id, request, top, count, answers)?,
             Output::Report(Report::Decided { choice }) => {
                 self.finalized += 1;
                 trace.record(
