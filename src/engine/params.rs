@@ -275,6 +275,25 @@ impl ParamsError {
     }
 }
 
+/// Parameters for engine tests: k, the two alphas and beta, one poll at a time, the rest
+/// default.
+#[cfg(test)]
+pub(crate) fn test_params(
+    k: usize,
+    alpha_preference: usize,
+    alpha_confidence: usize,
+    beta: usize,
+) -> ConsensusParams {
+    ConsensusParams {
+        k,
+        alpha_preference,
+        alpha_confidence,
+        beta,
+        concurrent_polls: 1,
+        ..ConsensusParams::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,13 +15,13 @@
 //! Lockstep mode differs in two ways: every node polls each round, and reads the previous
 //! round's preferences; it needs about 5 % more polls per node (see `lockstep.rs`).
 
-use super::lockstep::RoundCounters;
+use super::lockstep::{self, RoundCounters};
 use super::population::Population;
 use super::progress::{End, Progress, Watch};
 use super::rng::{rng_for, Purpose};
 use super::scenario::Scenario;
 use super::summary::Outcomes;
-use super::trace::{Event, Kind, Trace};
+use super::trace::Trace;
 use super::SimError;
 use crate::node::{Adversary, Reply};
 use crate::Decision;
@@ -112,33 +112,17 @@ pub fn run(
         }
         c.polls += 1;
         polls[me as usize] += 1;
-        if trace.wants(Kind::Poll) {
-            let (mut choice, mut count) = (0usize, 0u32);
-            for (ch, &v) in counts.iter().enumerate() {
-                if v > count {
-                    (choice, count) = (ch, v);
-                }
+        let (mut choice, mut count) = (0usize, 0u32);
+        for (ch, &v) in counts.iter().enumerate() {
+            if v > count {
+                (choice, count) = (ch, v);
             }
-            let e = Event {
-                time: round,
-                node: me,
-                choice: Some(choice as u32),
-                count: Some(count),
-                answers: Some(sample.len() as u32),
-                ..Event::default()
-            };
-            trace.record(Kind::Poll, e)?;
         }
+        lockstep::poll_row(trace, round, me, choice, count, sample.len())?;
         if !d.finalized() {
             continue;
         }
-        let e = Event {
-            time: round,
-            node: me,
-            choice: Some(after as u32),
-            ..Event::default()
-        };
-        trace.record(Kind::Decide, e)?;
+        lockstep::decide_row(trace, round, me, after as u32)?;
         outcomes.decided.push(after as u32);
         outcomes.finality.push(round as f64);
         outcomes.polls.push(f64::from(polls[me as usize]));

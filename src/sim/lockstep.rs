@@ -130,26 +130,10 @@ pub fn run(
             c.polls += 1;
             polls_to_final[me as usize] += 1;
             next[me as usize] = d.preference() as u8;
-            if trace.wants(Kind::Poll) {
-                let e = Event {
-                    time: round,
-                    node: me,
-                    choice: Some(choice as u32),
-                    count: Some(count),
-                    answers: Some(sample.len() as u32),
-                    ..Event::default()
-                };
-                trace.record(Kind::Poll, e)?;
-            }
+            poll_row(trace, round, me, choice, count, sample.len())?;
             if d.finalized() {
                 let choice = d.preference() as u32;
-                let e = Event {
-                    time: round,
-                    node: me,
-                    choice: Some(choice),
-                    ..Event::default()
-                };
-                trace.record(Kind::Decide, e)?;
+                decide_row(trace, round, me, choice)?;
                 outcomes.decided.push(choice);
                 outcomes.finality.push(round as f64);
                 outcomes.polls.push(f64::from(polls_to_final[me as usize]));
@@ -181,4 +165,45 @@ pub fn run(
     }
     outcomes.honest = honest;
     Ok(c)
+}
+
+/// The trace row of node `me`'s poll in `round`: its top choice had `count` votes of
+/// `answers`.
+pub(super) fn poll_row(
+    trace: &mut Trace,
+    round: u64,
+    me: u32,
+    choice: usize,
+    count: u32,
+    answers: usize,
+) -> Result<(), SimError> {
+    if trace.wants(Kind::Poll) {
+        let e = Event {
+            time: round,
+            node: me,
+            choice: Some(choice as u32),
+            count: Some(count),
+            answers: Some(answers as u32),
+            ..Event::default()
+        };
+        trace.record(Kind::Poll, e)?;
+    }
+    Ok(())
+}
+
+/// The trace row of node `me` deciding `choice` in `round`.
+pub(super) fn decide_row(
+    trace: &mut Trace,
+    round: u64,
+    me: u32,
+    choice: u32,
+) -> Result<(), SimError> {
+    let e = Event {
+        time: round,
+        node: me,
+        choice: Some(choice),
+        ..Event::default()
+    };
+    trace.record(Kind::Decide, e)?;
+    Ok(())
 }

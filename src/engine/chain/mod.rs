@@ -92,6 +92,23 @@ struct Block {
     votes: Vec<(u64, u32)>,
 }
 
+impl Block {
+    fn new(id: u64, parent: u32, height: u64, status: Status) -> Self {
+        Block {
+            id,
+            parent,
+            height,
+            status,
+            children: Vec::new(),
+            tree: None,
+            should_falter: false,
+            sorted: false,
+            in_degree: 0,
+            votes: Vec::new(),
+        }
+    }
+}
+
 /// The Snowman engine: a block tree, transitive votes, acceptance of one chain.
 #[derive(Debug, Clone)]
 pub struct Chain {
@@ -119,18 +136,7 @@ impl Chain {
 
     /// An empty chain whose blocks decide among their children with `protocol` trees.
     pub fn with_protocol(params: &ConsensusParams, protocol: Protocol) -> Self {
-        let genesis = Block {
-            id: GENESIS,
-            parent: 0,
-            height: 0,
-            status: Status::Accepted,
-            children: Vec::new(),
-            tree: None,
-            should_falter: false,
-            sorted: false,
-            in_degree: 0,
-            votes: Vec::new(),
-        };
+        let genesis = Block::new(GENESIS, 0, 0, Status::Accepted);
         let mut index = FxHashMap::default();
         index.insert(GENESIS, 0);
         Chain {
@@ -188,18 +194,8 @@ impl Chain {
             });
         }
         let me = self.blocks.len() as u32;
-        self.blocks.push(Block {
-            id,
-            parent: p,
-            height,
-            status: Status::Processing,
-            children: Vec::new(),
-            tree: None,
-            should_falter: false,
-            sorted: false,
-            in_degree: 0,
-            votes: Vec::new(),
-        });
+        self.blocks
+            .push(Block::new(id, p, height, Status::Processing));
         self.index.insert(id, me);
         let (params, protocol) = (self.params, self.protocol);
         let parent = &mut self.blocks[p as usize];

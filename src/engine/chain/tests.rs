@@ -3,21 +3,7 @@
 
 use super::*;
 
-fn params(
-    k: usize,
-    alpha_preference: usize,
-    alpha_confidence: usize,
-    beta: usize,
-) -> ConsensusParams {
-    ConsensusParams {
-        k,
-        alpha_preference,
-        alpha_confidence,
-        beta,
-        concurrent_polls: 1,
-        ..ConsensusParams::default()
-    }
-}
+use crate::engine::params::test_params as params;
 
 fn one(beta: usize) -> ConsensusParams {
     params(1, 1, 1, beta)

@@ -34,6 +34,21 @@ impl Rules {
     fn flakes(&self) -> bool {
         self.protocol != Protocol::Slush
     }
+
+    /// avalanchego's confidence step for one termination condition: a poll of `count`
+    /// votes raises `confidence` if it reached alpha_confidence, else clears it; beta in a
+    /// row finalizes.
+    fn confide(&self, count: u32, confidence: &mut u32, finalized: &mut bool) {
+        if !self.flakes() {
+            return;
+        }
+        if count < self.alpha_confidence {
+            *confidence = 0;
+            return;
+        }
+        *confidence += 1;
+        *finalized |= *confidence >= self.beta;
+    }
 }
 
 /// The counter of a unary node: a run of bits on which no two added choices differ.
@@ -52,15 +67,7 @@ impl Unary {
     pub fn record_poll(&mut self, count: u32, r: &Rules) {
         debug_assert!(count >= r.alpha_preference);
         self.strength += 1;
-        if !r.flakes() {
-            return;
-        }
-        if count < r.alpha_confidence {
-            self.confidence = 0;
-            return;
-        }
-        self.confidence += 1;
-        self.finalized |= self.confidence >= r.beta;
+        r.confide(count, &mut self.confidence, &mut self.finalized);
     }
 
     /// A poll gave this node fewer than alpha_preference votes, or its parent failed.
@@ -122,15 +129,7 @@ impl Binary {
             self.confidence = 0;
         }
         self.preference = choice as u8;
-        if !r.flakes() {
-            return;
-        }
-        if count < r.alpha_confidence {
-            self.confidence = 0;
-            return;
-        }
-        self.confidence += 1;
-        self.finalized = self.confidence >= r.beta;
+        r.confide(count, &mut self.confidence, &mut self.finalized);
     }
 
     /// A poll gave neither side alpha_preference votes, or the parent failed.

@@ -11,21 +11,7 @@ const RED: u64 = 0x2c;
 const BLUE: u64 = 0x3d;
 const GREEN: u64 = 0xe9;
 
-fn params(
-    k: usize,
-    alpha_preference: usize,
-    alpha_confidence: usize,
-    beta: usize,
-) -> ConsensusParams {
-    ConsensusParams {
-        k,
-        alpha_preference,
-        alpha_confidence,
-        beta,
-        concurrent_polls: 1,
-        ..ConsensusParams::default()
-    }
-}
+use crate::engine::params::test_params as params;
 
 fn p1(beta: usize) -> ConsensusParams {
     params(1, 1, 1, beta)
