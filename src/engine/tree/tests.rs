@@ -424,3 +424,28 @@ fn snowflake_preferences_follow_the_last_successful_poll() {
         [(BLUE, false), (RED, false), (RED, false), (RED, true)]
     );
 }
+
+/// Counters after finalization, as avalanchego's: a finalized unary Snowball still counts
+/// strength and confidence; a finalized binary Snowflake ignores polls but its Snowball
+/// strengths still move.
+#[test]
+fn counters_keep_moving_after_finalization() {
+    let mut t = snowball(&p1(2), 0, &[1]);
+    poll(&mut t, &[1]);
+    poll(&mut t, &[1]);
+    shows(&t, "U(2,2,T)[1,64)");
+    assert!(poll(&mut t, &[1]));
+    shows(&t, "U(3,3,T)[1,64)");
+    assert!(!poll(&mut t, &[]));
+    shows(&t, "U(3,0,T)[1,64)");
+    assert!((t.preference(), t.finalized()) == (1, true));
+
+    let (zero, one) = (0, 1u64 << 63);
+    let mut t = snowball(&p1(2), zero, &[one]);
+    poll(&mut t, &[one]);
+    poll(&mut t, &[one]);
+    shows(&t, "B(1,0,2,2,T,1)@63");
+    poll(&mut t, &[zero]);
+    shows(&t, "B(1,1,2,2,T,1)@63");
+    assert_eq!(t.preference(), one, "the finalized Snowflake side");
+}
