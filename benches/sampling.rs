@@ -4,7 +4,7 @@
 
 use divan::counter::ItemsCount;
 use divan::{black_box, Bencher};
-use luxsim::node::{Stake, StakeSampler};
+use luxsim::node::{Sample, Sampling, Stake, StakeSampler, STAKE_UNIT};
 use luxsim::sim::Latency;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -20,6 +20,10 @@ const NODES: usize = 1_000_000;
 const K: usize = 20;
 
 fn sampler(stake: &str) -> StakeSampler {
+    sampler_of(stake, Sampling::Validators)
+}
+
+fn sampler_of(stake: &str, sampling: Sampling) -> StakeSampler {
     let stake = match stake {
         "uniform" => Stake::Uniform,
         "pareto:1.16" => Stake::Pareto(1.16),
@@ -28,7 +32,7 @@ fn sampler(stake: &str) -> StakeSampler {
     let weights = stake
         .weights(NODES, &mut ChaCha8Rng::seed_from_u64(1))
         .unwrap();
-    StakeSampler::new(&weights).unwrap()
+    StakeSampler::new(&weights, sampling, STAKE_UNIT).unwrap()
 }
 
 /// One node's poll: `K` distinct peers by stake, excluding itself (counter: peers drawn).
@@ -41,6 +45,21 @@ fn sample_distinct_1m(bencher: Bencher, stake: &str) {
     bencher.counter(ItemsCount::new(K)).bench_local(|| {
         me = (me + 1) % NODES as u32;
         s.sample_distinct(&mut rng, K, Some(me), &mut out);
+        black_box(&out);
+    });
+}
+
+/// One node's poll under stake units (avalanchego's sampling, the default): `K` units
+/// without replacement, excluding itself (counter: slots filled).
+#[divan::bench(args = ["uniform", "pareto:1.16"], sample_size = 1000)]
+fn sample_units_1m(bencher: Bencher, stake: &str) {
+    let s = sampler_of(stake, Sampling::Stake);
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let mut out = Sample::with_capacity(K);
+    let mut me = 0u32;
+    bencher.counter(ItemsCount::new(K)).bench_local(|| {
+        me = (me + 1) % NODES as u32;
+        s.sample(&mut rng, K, Some(me), &mut out);
         black_box(&out);
     });
 }

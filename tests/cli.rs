@@ -293,7 +293,10 @@ fn a_bad_set_is_exit_2() {
         ("network.nodes=many", "(set by --set network.nodes=many)"),
         ("network.kk=1", "unknown field `kk`"),
         ("params.beta=0", "(set by --set params.beta=0)"),
-        ("network.nodes=5", "(set by --set network.nodes=5)"),
+        (
+            "network.stake_unit=-1",
+            "(set by --set network.stake_unit=-1)",
+        ),
     ] {
         let o = luxsim([
             "run".as_ref(),

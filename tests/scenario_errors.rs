@@ -129,15 +129,40 @@ fn an_unknown_preset_points_at_the_preset() {
 }
 
 #[test]
-fn k_must_fit_the_network() {
-    let e = fail(
-        &GOOD.replace("preset = \"local\"", "preset = \"testnet\""),
-        &[],
-    );
+fn k_must_fit_the_network_when_polls_sample_distinct_validators() {
+    let testnet = GOOD.replace("preset = \"local\"", "preset = \"testnet\"");
+    // Under stake units (the default) one validator may fill several of the 11 slots.
+    assert!(Scenario::parse(&testnet, "bad.toml", &[]).is_ok());
+    let distinct = testnet.replace("nodes = 10", "nodes = 10\nsampling = \"validators\"");
+    let e = fail(&distinct, &[]);
     let (kind, line, column, message) = located(&e);
     assert_eq!((kind, line, column), ("invalid", 4, 10));
     assert!(
         message.starts_with("params.k (11) exceeds the 9 distinct validators"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_bad_stake_unit_points_at_it() {
+    let e = fail(
+        &GOOD.replace("nodes = 10", "nodes = 10\nstake_unit = 0.0"),
+        &[],
+    );
+    let (kind, line, column, message) = located(&e);
+    assert_eq!((kind, line, column), ("invalid", 7, 14));
+    assert!(
+        message.starts_with("network.stake_unit (0) must be a positive"),
+        "{message}"
+    );
+    let e = fail(
+        &GOOD.replace("nodes = 10", "nodes = 10\nsampling = \"units\""),
+        &[],
+    );
+    let (kind, line, _, message) = located(&e);
+    assert_eq!((kind, line), ("syntax", 7));
+    assert!(
+        message.contains("stake") && message.contains("validators"),
         "{message}"
     );
 }
@@ -186,7 +211,7 @@ fn a_value_from_set_is_reported_as_such() {
         message.starts_with("params: unknown preset \"moon\""),
         "{message}"
     );
-    let e = fail(GOOD, &["network.nodes=2"]);
+    let e = fail(GOOD, &["network.nodes=2", "network.sampling=validators"]);
     let (kind, line, column, message) = located(&e);
     assert_eq!((kind, line, column), ("invalid", 0, 0));
     assert!(

@@ -205,6 +205,8 @@ pub fn node_files(
                 },
                 poll_timeout: scenario.network.poll_timeout,
                 self_sample: scenario.network.self_sample,
+                sampling: scenario.sampling(),
+                stake_unit: scenario.network.stake_unit,
                 // TOML integers are i64: keep the seed below 2^63.
                 seed: seed_for(scenario.seed, Purpose::Node(i as u32)) >> 1,
                 stake: pop.sampler.weight(i as u32),

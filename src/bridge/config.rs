@@ -8,7 +8,7 @@ use super::ledger_config::LedgerFile;
 use super::security::{Key, Keys};
 #[cfg(test)]
 use crate::node::ledger::LedgerKind;
-use crate::node::Strategy;
+use crate::node::{Sampling, StakeSampler, Strategy};
 use crate::util::toml_span::{line_column, Tree};
 use crate::{ConsensusParams, Protocol, Shape};
 use serde::{Deserialize, Serialize};
@@ -92,6 +92,13 @@ pub struct NodeFile {
     /// Whether the node may sample itself.
     #[serde(default)]
     pub self_sample: bool,
+    /// How a poll fills its k slots: `"stake"` (k stake units, avalanchego's validator
+    /// sampling, the default) or `"validators"` (k distinct validators).
+    #[serde(default)]
+    pub sampling: Sampling,
+    /// The stake one unit stands for under `"stake"` sampling (default 1e-9).
+    #[serde(default = "stake_unit")]
+    pub stake_unit: f64,
     /// Seed of the node's sampling (TOML integers stop at i64::MAX).
     #[serde(default)]
     pub seed: u64,
@@ -121,6 +128,9 @@ pub struct NodeFile {
 
 fn one() -> f64 {
     1.0
+}
+fn stake_unit() -> f64 {
+    crate::node::STAKE_UNIT
 }
 fn one_usize() -> usize {
     1
@@ -414,6 +424,10 @@ impl NodeFile {
             ));
         }
         validators.sort_by_key(|v| v.0);
+        let stakes: Vec<f64> = validators.iter().map(|v| v.1).collect();
+        if let Err(e) = StakeSampler::new(&stakes, f.sampling, f.stake_unit) {
+            return Err(cx.invalid(&["stake_unit", "stake"], e.to_string()));
+        }
         if let Some(l) = &f.ledger {
             for (i, p) in l.proposers.iter().enumerate() {
                 if !validators.iter().any(|v| v.0 == *p) {
@@ -428,7 +442,7 @@ impl NodeFile {
             params,
             blocks,
             validators: validators.iter().map(|v| v.0).collect(),
-            stakes: validators.iter().map(|v| v.1).collect(),
+            stakes,
             public_keys: validators.iter().map(|v| v.2).collect(),
             keys,
             file: self,

@@ -1,5 +1,6 @@
 //! What `/health` judges: whether the node can reach enough stake for a successful poll.
 
+use crate::node::Sampling;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -14,6 +15,8 @@ pub struct Health {
     pub me: usize,
     /// Whether the node samples itself.
     pub self_sample: bool,
+    /// How polls fill their slots: under stake units one validator may fill several.
+    pub sampling: Sampling,
     /// Peers sampled per poll.
     pub k: usize,
     /// Votes needed to raise confidence.
@@ -51,12 +54,15 @@ impl Health {
         self.reachable().0 == sampleable
     }
 
-    /// Healthy when at least alpha_confidence validators are reachable and they hold at least
-    /// alpha_confidence / k of the sampleable stake; with a one-line reason.
+    /// Healthy when the reachable validators hold at least alpha_confidence / k of the
+    /// sampleable stake and, when polls sample distinct validators, are at least
+    /// alpha_confidence in number (under stake units one validator may fill several slots);
+    /// with a one-line reason.
     pub fn check(&self) -> (bool, String) {
         let (count, share) = self.reachable();
         let need = self.alpha_confidence as f64 / self.k.max(1) as f64;
-        let ok = count >= self.alpha_confidence && share + 1e-12 >= need;
+        let enough = self.sampling == Sampling::Stake || count >= self.alpha_confidence;
+        let ok = enough && share + 1e-12 >= need;
         let text = format!(
             "{}: {count} validators reachable with {:.1}% of sampleable stake; alpha_confidence {} of k {} needs {:.1}%\n",
             if ok { "ok" } else { "unhealthy" },
@@ -79,6 +85,7 @@ mod tests {
             stakes: vec![1.0; flags.len()],
             me: 0,
             self_sample,
+            sampling: Sampling::Validators,
             k: 3,
             alpha_confidence: 2,
         }
@@ -94,5 +101,16 @@ mod tests {
         );
         let (count, share) = health(&[false, true, false], true).reachable();
         assert_eq!((count, share), (2, 2.0 / 3.0));
+    }
+
+    #[test]
+    fn under_stake_units_one_heavy_validator_can_be_enough() {
+        // One reachable peer of three with 80 % of the stake: it fills most of a poll's
+        // slots under stake units, but it is one validator of the two distinct ones needed.
+        let mut h = health(&[false, true, false, false], false);
+        h.stakes = vec![1.0, 8.0, 1.0, 1.0];
+        assert!(!h.check().0);
+        h.sampling = Sampling::Stake;
+        assert!(h.check().0, "{}", h.check().1);
     }
 }

@@ -337,6 +337,7 @@ mod tests {
             stakes: vec![1.0; 2],
             me: 0,
             self_sample: false,
+            sampling: crate::node::Sampling::Validators,
             k: 3,
             alpha_confidence: 2,
         };

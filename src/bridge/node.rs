@@ -321,6 +321,7 @@ pub fn run(
         stakes: s.stakes.clone(),
         me: me as usize,
         self_sample: f.self_sample,
+        sampling: f.sampling,
         k: s.params.k,
         alpha_confidence: s.params.alpha_confidence,
     };
@@ -351,7 +352,8 @@ pub fn run(
         metrics: http.as_ref().map(|h| h.address.clone()),
         authenticated: s.keys.is_some(),
     });
-    let sampler = StakeSampler::new(&s.stakes).map_err(BridgeError::Stake)?;
+    let sampler =
+        StakeSampler::new(&s.stakes, f.sampling, f.stake_unit).map_err(BridgeError::Stake)?;
     let poll_timeout = crate::util::nanos(f.poll_timeout);
     // One loop for both kinds of driver.
     macro_rules! serve_with {

@@ -1,13 +1,14 @@
 //! One validator's poll protocol as a sans-I/O state machine: (now, input) in, outputs out.
 //!
-//! A node keeps up to `concurrent_polls` polls outstanding. Each poll samples k validators
-//! by stake weight without replacement, queries them, and is recorded in the node's
-//! [`Decision`] when k answers are in or its timeout fires (missing answers count for
-//! nothing). Answers carry the answerer's current preference. A finalized node stops polling
+//! A node keeps up to `concurrent_polls` polls outstanding. Each poll fills k slots by the
+//! sampler's [`Sampling`](super::Sampling) (k stake units, as avalanchego, or k distinct
+//! validators), queries each sampled validator once, counts its answer once per slot it
+//! fills, and is recorded in the node's [`Decision`] when every sampled validator has
+//! answered or its timeout fires (missing answers count for nothing). Answers carry the answerer's current preference. A finalized node stops polling
 //! but keeps answering. The node knows nothing of the transport: the simulator and a socket
 //! bridge both drive it through [`Node::handle`].
 
-use super::{top, NoCommand, NodeId, StakeSampler, Validator};
+use super::{top, NoCommand, NodeId, Sample, StakeSampler, Validator};
 use crate::{ConsensusParams, Decision, Protocol, Shape};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -81,9 +82,10 @@ pub struct NodeConfig {
 
 /// The outstanding polls of a node, flat in one buffer so that an answer touches one place.
 ///
-/// Slot `s` occupies `stride` words from `s * stride`: request id, live flag, answers,
-/// number sampled, the sampled ids (k), the vote counts (one per choice) and a bitset of
-/// who answered. A request id is `counter * slots + s`, so an answer finds its slot at once.
+/// Slot `s` occupies `stride` words from `s * stride`: request id, live flag, votes in (an
+/// answer counts once per slot its answerer fills), peers sampled, slots filled, the
+/// sampled ids (k), the slots each fills (k), the vote counts (one per choice) and a bitset
+/// of who answered. A request id is `counter * slots + s`, so an answer finds its slot at once.
 #[derive(Debug, Clone)]
 struct Polls {
     k: usize,
@@ -93,18 +95,19 @@ struct Polls {
     live: usize,
     data: Box<[u32]>,
     /// Scratch for sampling, kept so that starting a poll does not allocate.
-    ids_buffer: Vec<NodeId>,
+    sample: Sample,
 }
 
 const REQUEST: usize = 0;
 const LIVE: usize = 1;
 const ANSWERS: usize = 2;
 const SAMPLED: usize = 3;
-const IDS: usize = 4;
+const SLOTS: usize = 4;
+const IDS: usize = 5;
 
 impl Polls {
     fn new(slots: usize, k: usize, choices: usize) -> Self {
-        let stride = IDS + k + choices + k.div_ceil(32);
+        let stride = IDS + 2 * k + choices + k.div_ceil(32);
         Polls {
             k,
             choices,
@@ -112,7 +115,7 @@ impl Polls {
             stride,
             live: 0,
             data: vec![0; slots * stride].into_boxed_slice(),
-            ids_buffer: Vec::with_capacity(k),
+            sample: Sample::with_capacity(k),
         }
     }
 
@@ -145,7 +148,22 @@ impl Polls {
         self.live = 0;
     }
 
-    /// Counts an answer; returns whether every sampled node has answered.
+    /// Opens slot `s` for poll `request` on `sample`.
+    fn open(&mut self, s: usize, request: u32, sample: &Sample) {
+        let k = self.k;
+        let slot = self.slot_mut(s);
+        slot.fill(0);
+        slot[REQUEST] = request;
+        slot[LIVE] = 1;
+        slot[SAMPLED] = sample.len() as u32;
+        slot[SLOTS] = sample.slots();
+        slot[IDS..IDS + sample.len()].copy_from_slice(sample.ids());
+        slot[IDS + k..IDS + k + sample.len()].copy_from_slice(sample.counts());
+        self.live += 1;
+    }
+
+    /// Counts an answer, once per slot its answerer fills; returns whether every sampled
+    /// node has answered.
     #[inline]
     fn answer(&mut self, s: usize, from: NodeId, choice: u32) -> bool {
         let (k, choices) = (self.k, self.choices);
@@ -154,21 +172,23 @@ impl Polls {
         let Some(pos) = slot[IDS..IDS + n].iter().position(|&id| id == from) else {
             return false;
         };
-        let bits = IDS + k + choices + pos / 32;
+        let bits = IDS + 2 * k + choices + pos / 32;
         let bit = 1u32 << (pos % 32);
         if slot[bits] & bit != 0 || choice as usize >= choices {
             return false;
         }
         slot[bits] |= bit;
-        slot[IDS + k + choice as usize] += 1;
-        slot[ANSWERS] += 1;
-        slot[ANSWERS] as usize >= n
+        let weight = slot[IDS + k + pos];
+        slot[IDS + 2 * k + choice as usize] += weight;
+        slot[ANSWERS] += weight;
+        slot[ANSWERS] >= slot[SLOTS]
     }
 
     /// The votes of slot `s`, one count a choice (still there after [`Polls::close`]).
     #[inline]
     fn votes(&self, s: usize) -> &[u32] {
-        &self.slot(s)[IDS + self.k..IDS + self.k + self.choices]
+        let at = IDS + 2 * self.k;
+        &self.slot(s)[at..at + self.choices]
     }
 
     /// Closes slot `s`: its top choice (ties: smallest id), that choice's votes, the answers.
@@ -178,12 +198,12 @@ impl Polls {
         self.live -= 1;
         let slot = self.slot_mut(s);
         slot[LIVE] = 0;
-        let votes = slot[IDS + k..IDS + k + choices].iter().copied();
+        let votes = slot[IDS + 2 * k..IDS + 2 * k + choices].iter().copied();
         let (choice, count) = top((0u64..).zip(votes)).unwrap_or((0, 0));
-        // Answers never outnumber the peers sampled; votes never outnumber the answers.
+        // Votes in never outnumber the slots filled; a choice's votes never outnumber them.
         debug_assert!(
-            slot[ANSWERS] as usize <= k,
-            "more answers than peers sampled"
+            slot[ANSWERS] <= slot[SLOTS] && slot[SLOTS] as usize <= k,
+            "more votes than slots sampled"
         );
         debug_assert!(count <= slot[ANSWERS], "more votes than answers");
         (slot[REQUEST], choice as u32, count, slot[ANSWERS])
@@ -334,21 +354,15 @@ impl Node {
         while let Some(s) = self.polls.free_slot() {
             let request = self.next_request.wrapping_mul(slots).wrapping_add(s as u32);
             self.next_request = self.next_request.wrapping_add(1) % (u32::MAX / slots);
-            let mut sampled = std::mem::take(&mut self.polls.ids_buffer);
-            sampler.sample_distinct(&mut *self.rng, k, exclude, &mut sampled);
-            let slot = self.polls.slot_mut(s);
-            slot.fill(0);
-            slot[REQUEST] = request;
-            slot[LIVE] = 1;
-            slot[SAMPLED] = sampled.len() as u32;
-            slot[IDS..IDS + sampled.len()].copy_from_slice(&sampled);
-            self.polls.live += 1;
+            let mut sampled = std::mem::take(&mut self.polls.sample);
+            sampler.sample(&mut *self.rng, k, exclude, &mut sampled);
+            self.polls.open(s, request, &sampled);
             out.push(Output::PollOpened {
                 request,
                 deadline,
                 peers: sampled.len() as u32,
             });
-            for &to in &sampled {
+            for &to in sampled.ids() {
                 out.push(Output::Send {
                     to,
                     msg: Message::Query { request, deadline },
@@ -358,7 +372,7 @@ impl Node {
                 at: deadline,
                 timer: Timer::PollTimeout { request },
             });
-            self.polls.ids_buffer = sampled;
+            self.polls.sample = sampled;
         }
     }
 }
@@ -419,7 +433,7 @@ mod tests {
 
     #[test]
     fn start_opens_concurrent_polls_of_k_distinct_peers_without_self() {
-        let sampler = StakeSampler::new(&[1.0; 10]).unwrap();
+        let sampler = StakeSampler::validators(&[1.0; 10]).unwrap();
         let mut n = Node::new(&config(3, local()));
         let mut out = Vec::new();
         n.handle(0, Input::Start, &sampler, &mut out);
@@ -440,7 +454,7 @@ mod tests {
 
     #[test]
     fn answers_complete_a_poll_and_beta_polls_decide() {
-        let sampler = StakeSampler::new(&[1.0; 10]).unwrap();
+        let sampler = StakeSampler::validators(&[1.0; 10]).unwrap();
         let mut n = Node::new(&config(0, local()));
         let mut out = Vec::new();
         n.handle(0, Input::Start, &sampler, &mut out);
@@ -484,7 +498,7 @@ mod tests {
 
     #[test]
     fn timeout_records_a_short_poll_and_strangers_are_ignored() {
-        let sampler = StakeSampler::new(&[1.0; 10]).unwrap();
+        let sampler = StakeSampler::validators(&[1.0; 10]).unwrap();
         let params = ConsensusParams {
             concurrent_polls: 1,
             ..local()
@@ -546,5 +560,51 @@ mod tests {
         );
         assert_eq!(n.preference(), 0, "1 vote < alpha 2");
         assert_eq!(n.outstanding_polls(), 1, "the next poll began");
+    }
+
+    #[test]
+    fn a_validator_filling_several_slots_is_asked_once_and_counted_for_each() {
+        // Node 1 holds 1,000 of 1,002 units: it fills nearly every slot of a poll of k = 3
+        // (local: alpha 2), is queried once, and its one answer carries the poll.
+        let sampler = StakeSampler::stake_units(&[1.0, 1000.0, 1.0, 1.0], 1.0).unwrap();
+        let params = ConsensusParams {
+            concurrent_polls: 1,
+            ..local()
+        };
+        let mut n = Node::new(&config(0, params));
+        let mut out = Vec::new();
+        n.handle(0, Input::Start, &sampler, &mut out);
+        let q = queries(&out);
+        let peers = match out[0] {
+            Output::PollOpened { peers, .. } => peers as usize,
+            ref o => panic!("{o:?}"),
+        };
+        assert_eq!(peers, q.len());
+        assert!(q.len() < 3, "node 1 fills more than one slot: {q:?}");
+        let request = q[0].1;
+        out.clear();
+        let msg = Message::Answer { request, choice: 1 };
+        n.handle(1, Input::Message { from: 1, msg }, &sampler, &mut out);
+        let others: Vec<NodeId> = q.iter().map(|x| x.0).filter(|&p| p != 1).collect();
+        for &from in &others {
+            let msg = Message::Answer { request, choice: 0 };
+            n.handle(1, Input::Message { from, msg }, &sampler, &mut out);
+        }
+        let recorded = out.iter().find_map(|o| match *o {
+            Output::PollRecorded {
+                top,
+                count,
+                answers,
+                ..
+            } => Some((top, count, answers)),
+            _ => None,
+        });
+        let ones = 3 - others.len() as u32;
+        assert_eq!(
+            recorded,
+            Some((1, ones, 3)),
+            "node 1's answer counts {ones} times"
+        );
+        assert_eq!(n.preference(), 1, "{ones} votes >= alpha 2");
     }
 }

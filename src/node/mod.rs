@@ -14,13 +14,15 @@
 mod byzantine;
 pub mod decision;
 pub mod ledger;
+mod sampler;
 mod stake;
 mod validator;
 
 pub use byzantine::{Adversary, Reply, Strategy};
 pub use decision::{Node, NodeConfig};
 pub use ledger::{LedgerConfig, LedgerKind, LedgerNode};
-pub use stake::{Stake, StakeError, StakeSampler};
+pub use sampler::{Sample, Sampling, StakeSampler, STAKE_UNIT};
+pub use stake::{Stake, StakeError};
 pub use validator::{top, Input, InputOf, NoCommand, Output, OutputOf, Validator};
 
 /// A validator's index in the validator set.

@@ -2,9 +2,10 @@
 //! `Network.Round`), so that its network tests can be written as scenarios.
 //!
 //! Each round one running node is drawn uniformly among the honest nodes not yet finalized;
-//! it samples k distinct validators by stake among *all* nodes, itself included (as
-//! `Network.Round` samples its indices over every node; `network.self_sample` does not
-//! apply), reads their preferences as they are at that moment (live, not as of a previous
+//! it samples k distinct validators among *all* nodes, itself included (as `Network.Round`
+//! samples k distinct indices, uniformly, over every node; here by stake, which is uniform
+//! unless `network.stake` says otherwise; `network.sampling = "stake"` samples stake units
+//! instead; `network.self_sample` does not apply), reads their preferences as they are at that moment (live, not as of a previous
 //! round) and records the bag in its [`Decision`]. A node that finalizes stops polling but
 //! is still sampled. The run ends when every honest node has finalized, when two finalized
 //! honest nodes disagree (avalanchego's `Disagreement`, reported as a safety violation), or
@@ -23,7 +24,7 @@ use super::scenario::Scenario;
 use super::summary::Outcomes;
 use super::trace::Trace;
 use super::SimError;
-use crate::node::{Adversary, Reply};
+use crate::node::{Adversary, Reply, Sample};
 use crate::Decision;
 use rand::Rng;
 
@@ -65,7 +66,7 @@ pub fn run(
     });
     let mut rng = rng_for(scenario.seed, Purpose::Harness);
     let mut polls = vec![0u32; n];
-    let mut sample = Vec::with_capacity(k);
+    let mut sample = Sample::with_capacity(k);
     let mut counts = vec![0u32; choices];
     let mut first_final: Option<usize> = None;
     let mut c = RoundCounters::default();
@@ -86,9 +87,10 @@ pub fn run(
         let round = c.rounds;
         let ri = rng.random_range(0..running.len());
         let me = running[ri];
-        pop.sampler.sample_distinct(&mut rng, k, None, &mut sample);
+        pop.sampler.sample(&mut rng, k, None, &mut sample);
         counts.iter_mut().for_each(|x| *x = 0);
-        for &peer in &sample {
+        let mut votes_in = 0u32;
+        for (peer, weight) in sample.iter() {
             let answer = if pop.byzantine[peer as usize] {
                 match adversary.as_mut().map(|a| a.reply(me, &split)) {
                     Some(Reply::Now(x) | Reply::AtDeadline(x)) => Some(x as usize),
@@ -98,7 +100,8 @@ pub fn run(
                 Some(decisions[peer as usize].preference())
             };
             if let Some(x) = answer {
-                counts[x] += 1;
+                counts[x] += weight;
+                votes_in += weight;
                 c.answers += 1;
             }
         }
@@ -118,7 +121,7 @@ pub fn run(
                 (choice, count) = (ch, v);
             }
         }
-        lockstep::poll_row(trace, round, me, choice, count, sample.len())?;
+        lockstep::poll_row(trace, round, me, choice, count, votes_in)?;
         if !d.finalized() {
             continue;
         }

@@ -4,7 +4,8 @@
 //! lockstep needs 33.8 polls a node at n = 1000 and 35.9 at n = 2000, harness mode 31.8
 //! and 34.3, so 6 % and 5 % more; `docs/scenarios.md`, `mode`).
 //!
-//! In each round every unfinalized honest node samples k validators by stake weight and
+//! In each round every unfinalized honest node fills k slots by the scenario's sampling
+//! (k stake units by default, a validator's answer counting once per slot it fills) and
 //! reads their preferences as of the previous round; the bag's top choice (ties: smallest
 //! id) is recorded in the node's [`Decision`]. Byzantine validators answer by their strategy
 //! (silent ones give no answer, delay ones answer on time: rounds have no clock). A round
@@ -19,7 +20,7 @@ use super::scenario::Scenario;
 use super::summary::Outcomes;
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
-use crate::node::{Adversary, Reply};
+use crate::node::{Adversary, Reply, Sample};
 use crate::Decision;
 
 /// Counters of a lockstep run.
@@ -79,7 +80,7 @@ pub fn run(
         )
     });
     let mut rng = rng_for(scenario.seed, Purpose::Lockstep);
-    let mut sample = Vec::with_capacity(k);
+    let mut sample = Sample::with_capacity(k);
     let mut counts = vec![0u32; choices];
     let mut c = RoundCounters::default();
     let progress = |c: &RoundCounters, active: usize| Progress {
@@ -102,10 +103,10 @@ pub fn run(
             }
             let me = active[idx];
             let exclude = (!self_sample).then_some(me);
-            pop.sampler
-                .sample_distinct(&mut rng, k, exclude, &mut sample);
+            pop.sampler.sample(&mut rng, k, exclude, &mut sample);
             counts.iter_mut().for_each(|x| *x = 0);
-            for &peer in &sample {
+            let mut votes_in = 0u32;
+            for (peer, weight) in sample.iter() {
                 let answer = if pop.byzantine[peer as usize] {
                     match adversary.as_mut().map(|a| a.reply(me, &split)) {
                         Some(Reply::Now(x) | Reply::AtDeadline(x)) => Some(x),
@@ -115,7 +116,8 @@ pub fn run(
                     Some(u32::from(prev[peer as usize]))
                 };
                 if let Some(x) = answer {
-                    counts[x as usize] += 1;
+                    counts[x as usize] += weight;
+                    votes_in += weight;
                     c.answers += 1;
                 }
             }
@@ -130,7 +132,7 @@ pub fn run(
             c.polls += 1;
             polls_to_final[me as usize] += 1;
             next[me as usize] = d.preference() as u8;
-            poll_row(trace, round, me, choice, count, sample.len())?;
+            poll_row(trace, round, me, choice, count, votes_in)?;
             if d.finalized() {
                 let choice = d.preference() as u32;
                 decide_row(trace, round, me, choice)?;
@@ -168,14 +170,14 @@ pub fn run(
 }
 
 /// The trace row of node `me`'s poll in `round`: its top choice had `count` votes of
-/// `answers`.
+/// `answers` votes in (slots whose validator answered).
 pub(super) fn poll_row(
     trace: &mut Trace,
     round: u64,
     me: u32,
     choice: usize,
     count: u32,
-    answers: usize,
+    answers: u32,
 ) -> Result<(), SimError> {
     if trace.wants(Kind::Poll) {
         let e = Event {
@@ -183,7 +185,7 @@ pub(super) fn poll_row(
             node: me,
             choice: Some(choice as u32),
             count: Some(count),
-            answers: Some(answers as u32),
+            answers: Some(answers),
             ..Event::default()
         };
         trace.record(Kind::Poll, e)?;

@@ -26,7 +26,7 @@ impl Population {
             .network
             .stake
             .weights(n, &mut rng_for(s.seed, Purpose::Stake))?;
-        let sampler = StakeSampler::new(&weights)?;
+        let sampler = StakeSampler::new(&weights, s.sampling(), s.network.stake_unit)?;
         let mut byzantine = vec![false; n];
         let count = s.byzantine.as_ref().map_or(0, |b| b.resolved_count(n));
         let stake_target = s.byzantine.as_ref().and_then(|b| b.stake_fraction);

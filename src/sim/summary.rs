@@ -2,7 +2,7 @@
 
 use super::ledger::LedgerSummary;
 use super::progress::End;
-use super::scenario::{Expect, Scenario};
+use super::scenario::{Expect, Sampling, Scenario};
 use crate::ConsensusParams;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -101,7 +101,10 @@ pub struct Summary {
     /// Single-decision engines: `tree` (avalanchego's) or `flat`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,
-    /// `event` or `lockstep`.
+    /// How polls sampled their peers: `stake` (k stake units) or `validators`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<Sampling>,
+    /// `event`, `lockstep` or `harness`.
     pub mode: String,
     /// Nodes in all.
     pub nodes: usize,
@@ -275,6 +278,7 @@ impl Summary {
                 .engine
                 .protocol()
                 .map(|_| scenario.shape().name().to_string()),
+            sampling: Some(scenario.sampling()),
             mode: scenario.mode.name().to_string(),
             nodes: scenario.network.nodes,
             byzantine,

@@ -142,6 +142,8 @@ pub fn node_file(id: usize, ids: usize, ports: &[u16], params: ParamsFile) -> No
         initial: id % 2,
         poll_timeout: Duration::from_millis(200),
         self_sample: false,
+        sampling: luxsim::node::Sampling::Stake,
+        stake_unit: luxsim::node::STAKE_UNIT,
         seed: id as u64 + 1,
         stake: 1.0,
         max_time: Some(Duration::from_secs(600)),

@@ -5,14 +5,15 @@
 //!
 //! The protocol:
 //! - While it has items processing, a node keeps up to `concurrent_polls` polls outstanding.
-//!   A poll samples k validators by stake without replacement and sends each a
+//!   A poll fills k slots by the sampler's [`Sampling`](crate::node::Sampling) (k stake
+//!   units as avalanchego, or k distinct validators) and sends each sampled validator one
 //!   [`Message::Query`] naming the node's preferred tip (chain) or its leaves (dag: the
 //!   preferred frontier and the accepted vertices without a live child).
 //! - Every node answers a query with a [`Message::Answer`] naming the same, at most
 //!   [`MAX_IDS`] ids; a dag answer first names the ids of the query that the answerer has
-//!   accepted, so that a node still deciding them gets the votes of those that are done. A
-//!   poll closes when k answers are in or at its timeout; its bag (item id -> answers naming
-//!   it) is given to `record_poll` of the engine, which applies the votes transitively.
+//!   accepted, so that a node still deciding them gets the votes of those that are done. An
+//!   answer counts once per slot its validator fills. A poll closes when every sampled
+//!   validator has answered or at its timeout; its bag (item id -> votes naming it) is given to `record_poll` of the engine, which applies the votes transitively.
 //! - A proposer adds its new item and broadcasts it ([`Message::Push`]). A node that hears of
 //!   an item it lacks (named in a query or answer, or the parent of an item it got) asks the
 //!   sender for it ([`Message::Get`]); the reply is one [`Message::Put`] per item: the item
@@ -517,14 +518,15 @@ impl LedgerNode {
         let exclude = (!self.self_sample).then_some(self.id);
         let deadline = now.saturating_add(self.poll_timeout);
         let slot = &mut self.polls.slots[s];
-        sampler.sample_distinct(&mut *self.rng, self.k, exclude, &mut slot.sampled);
+        sampler.sample(&mut *self.rng, self.k, exclude, &mut slot.sample);
+        slot.answered.resize(slot.sample.len(), false);
         let request = slot.request;
         out.push(Output::PollOpened {
             request,
             deadline,
-            peers: slot.sampled.len() as u32,
+            peers: slot.sample.len() as u32,
         });
-        for &to in &slot.sampled {
+        for &to in slot.sample.ids() {
             let msg = Message::Query {
                 request,
                 deadline,

@@ -2,21 +2,22 @@
 //! vote for arrive.
 
 use super::{Ids, NodeId};
+use crate::node::Sample;
 
 /// One outstanding poll; its buffers are kept across polls so that a poll does not allocate.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Slot {
     pub(super) request: u32,
     pub(super) live: bool,
+    /// Votes in: an answer counts once per slot its answerer fills.
     pub(super) answers: u32,
-    /// The sampled node ids; the top bit marks those that answered.
-    pub(super) sampled: Vec<NodeId>,
-    /// Item id -> answers naming it.
+    /// The sampled validators and the slots each fills.
+    pub(super) sample: Sample,
+    /// Whether each sampled validator (in the sample's order) has answered.
+    pub(super) answered: Vec<bool>,
+    /// Item id -> votes naming it.
     pub(super) bag: Vec<(u64, usize)>,
 }
-
-/// The bit of a sampled id that marks an answer (node ids stay below it).
-pub(super) const ANSWERED: NodeId = 1 << 31;
 
 /// The poll slots: a request id is `counter * slots + slot`, so an answer finds its slot at once.
 #[derive(Debug, Clone)]
@@ -29,7 +30,8 @@ pub(super) struct Polls {
 impl Polls {
     pub(super) fn new(slots: usize, k: usize) -> Self {
         let slot = Slot {
-            sampled: Vec::with_capacity(k),
+            sample: Sample::with_capacity(k),
+            answered: Vec::with_capacity(k),
             bag: Vec::with_capacity(k),
             ..Slot::default()
         };
@@ -57,30 +59,32 @@ impl Polls {
         slot.request = request;
         slot.live = true;
         slot.answers = 0;
-        slot.sampled.clear();
+        slot.answered.clear();
         slot.bag.clear();
         self.live += 1;
         Some(s)
     }
 
-    /// Counts an answer from `from` naming `tips`; returns whether every sampled node answered.
+    /// Counts an answer from `from` naming `tips`, once per slot `from` fills; returns
+    /// whether every sampled node answered.
     pub(super) fn answer(&mut self, s: usize, from: NodeId, tips: &Ids) -> bool {
         let slot = &mut self.slots[s];
-        let Some(entry) = slot.sampled.iter_mut().find(|id| **id & !ANSWERED == from) else {
+        let Some(pos) = slot.sample.ids().iter().position(|&id| id == from) else {
             return false;
         };
-        if *entry & ANSWERED != 0 {
+        if slot.answered[pos] {
             return false;
         }
-        *entry |= ANSWERED;
-        slot.answers += 1;
+        slot.answered[pos] = true;
+        let weight = slot.sample.counts()[pos];
+        slot.answers += weight;
         for &id in tips.as_slice() {
             match slot.bag.iter_mut().find(|(b, _)| *b == id) {
-                Some(entry) => entry.1 += 1,
-                None => slot.bag.push((id, 1)),
+                Some(entry) => entry.1 += weight as usize,
+                None => slot.bag.push((id, weight as usize)),
             }
         }
-        slot.answers as usize >= slot.sampled.len()
+        slot.answers >= slot.sample.slots()
     }
 
     /// Closes slot `s`, moving its bag into `bag`; returns the request id and the answers.

@@ -37,7 +37,7 @@ impl Net {
             .collect();
         Net {
             nodes,
-            sampler: StakeSampler::new(&vec![1.0; n]).unwrap(),
+            sampler: StakeSampler::validators(&vec![1.0; n]).unwrap(),
             queue: Default::default(),
             deaf: vec![false; n],
             accepted: vec![Vec::new(); n],

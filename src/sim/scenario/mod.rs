@@ -16,7 +16,7 @@ use locate::{Ctx, Tree};
 use overrides::Override;
 use validate::validate;
 
-pub use crate::node::{Stake, Strategy};
+pub use crate::node::{Sampling, Stake, Strategy};
 pub use ledger::{Leader, LedgerSpec, Proposer, ScenarioEngine, MAX_PARENTS};
 
 mod ledger;
@@ -95,6 +95,10 @@ pub const DEFAULT_MAX_EVENTS: u64 = 1 << 32;
 fn default_max_events() -> u64 {
     DEFAULT_MAX_EVENTS
 }
+fn default_stake_unit() -> f64 {
+    crate::node::STAKE_UNIT
+}
+
 fn default_poll_timeout() -> Duration {
     Duration::from_secs(1)
 }
@@ -156,6 +160,15 @@ pub struct NetworkSpec {
     /// Whether a node may sample itself.
     #[serde(default)]
     pub self_sample: bool,
+    /// How a poll fills its k slots: `"stake"` (k stake units, avalanchego's validator
+    /// sampling) or `"validators"` (k distinct validators); by default stake, except in
+    /// harness mode, whose avalanchego test harness samples distinct nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<Sampling>,
+    /// The stake one unit stands for under `"stake"` sampling: a node of weight w holds
+    /// round(w / stake_unit) units (default 1e-9: a weight in AVAX, units in nAVAX).
+    #[serde(default = "default_stake_unit")]
+    pub stake_unit: f64,
     /// Regions with base latencies; node i is in region i % R.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regions: Option<Regions>,
@@ -377,6 +390,15 @@ impl Scenario {
     /// What a chain's per-block trees run: `block_protocol`, or Snowflake.
     pub fn block_protocol(&self) -> Protocol {
         self.block_protocol.unwrap_or(Protocol::Snowflake)
+    }
+
+    /// How polls sample their peers: `network.sampling`, or stake units (validators in
+    /// harness mode).
+    pub fn sampling(&self) -> Sampling {
+        self.network.sampling.unwrap_or(match self.mode {
+            Mode::Harness => Sampling::Validators,
+            _ => Sampling::Stake,
+        })
     }
 
     /// Reads and loads the scenario at `path`, applying `--set` overrides.

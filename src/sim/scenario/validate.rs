@@ -2,7 +2,7 @@
 
 use super::locate::Ctx;
 use super::{Mode, Scenario, ScenarioError, Strategy};
-use crate::node::Stake;
+use crate::node::{Sampling, Stake};
 
 /// `network.partitions.0.end` -> `network.partitions[0].end`, as messages name keys.
 pub(super) fn key_name(path: &str) -> String {
@@ -160,7 +160,14 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
          (P(one message within it) = {fast:.1e}): every poll would time out unanswered",
         human(n.poll_timeout)
     );
-    if s.mode == Mode::Event {
+    let stake_unit = n.stake_unit;
+    check!(
+        stake_unit.is_finite() && stake_unit > 0.0,
+        ["network.stake_unit"],
+        "({stake_unit}) must be a positive finite number"
+    );
+    // Under stake sampling k counts units, which one validator may fill several of.
+    if s.mode == Mode::Event && s.sampling() == Sampling::Validators {
         let (k, max_k) = (s.params.k, if n.self_sample { nodes } else { nodes - 1 });
         let paths = ["params.k", "params.preset", "network.nodes"];
         let why = format!("(network.nodes = {nodes}, self_sample = {})", n.self_sample);
