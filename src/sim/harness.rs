@@ -24,8 +24,7 @@ use super::scenario::Scenario;
 use super::summary::Outcomes;
 use super::trace::Trace;
 use super::SimError;
-use crate::node::{Adversary, Reply, Sample};
-use crate::Decision;
+use crate::node::{Adversary, Sample};
 use rand::Rng;
 
 /// Runs `scenario` in harness mode; `watch` is told the progress every 65,536 rounds and may
@@ -40,18 +39,7 @@ pub fn run(
     let n = scenario.network.nodes;
     let k = scenario.params.k.min(n);
     let choices = scenario.workload.choices;
-    let mut decisions: Vec<Decision> = (0..n)
-        .map(|i| {
-            let initial = pop.initial[i] as usize;
-            Decision::new(
-                scenario.protocol(),
-                scenario.shape(),
-                &scenario.params,
-                choices,
-                initial,
-            )
-        })
-        .collect();
+    let mut decisions = lockstep::decisions(scenario, pop);
     let mut running: Vec<u32> = (0..n as u32)
         .filter(|&i| !pop.byzantine[i as usize])
         .collect();
@@ -88,23 +76,17 @@ pub fn run(
         let ri = rng.random_range(0..running.len());
         let me = running[ri];
         pop.sampler.sample(&mut rng, k, None, &mut sample);
-        counts.iter_mut().for_each(|x| *x = 0);
-        let mut votes_in = 0u32;
-        for (peer, weight) in sample.iter() {
-            let answer = if pop.byzantine[peer as usize] {
-                match adversary.as_mut().map(|a| a.reply(me, &split)) {
-                    Some(Reply::Now(x) | Reply::AtDeadline(x)) => Some(x as usize),
-                    Some(Reply::Silent) | None => None,
-                }
-            } else {
-                Some(decisions[peer as usize].preference())
-            };
-            if let Some(x) = answer {
-                counts[x] += weight;
-                votes_in += weight;
-                c.answers += 1;
-            }
-        }
+        let live = |peer: u32| decisions[peer as usize].preference();
+        let t = lockstep::tally(
+            &sample,
+            pop,
+            adversary.as_mut(),
+            me,
+            &split,
+            live,
+            &mut counts,
+        );
+        c.answers += u64::from(t.answers);
         let d = &mut decisions[me as usize];
         let before = d.preference();
         d.record_counts(&counts);
@@ -115,13 +97,7 @@ pub fn run(
         }
         c.polls += 1;
         polls[me as usize] += 1;
-        let (mut choice, mut count) = (0usize, 0u32);
-        for (ch, &v) in counts.iter().enumerate() {
-            if v > count {
-                (choice, count) = (ch, v);
-            }
-        }
-        lockstep::poll_row(trace, round, me, choice, count, votes_in)?;
+        lockstep::poll_row(trace, round, me, t.top, t.count, t.votes_in)?;
         if !d.finalized() {
             continue;
         }

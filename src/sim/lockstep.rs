@@ -20,7 +20,7 @@ use super::scenario::Scenario;
 use super::summary::Outcomes;
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
-use crate::node::{Adversary, Reply, Sample};
+use crate::node::{top, Adversary, Reply, Sample};
 use crate::Decision;
 
 /// Counters of a lockstep run.
@@ -49,17 +49,7 @@ pub fn run(
     let k = scenario.params.k;
     let choices = scenario.workload.choices;
     let self_sample = scenario.network.self_sample;
-    let mut decisions: Vec<Decision> = (0..n)
-        .map(|i| {
-            Decision::new(
-                scenario.protocol(),
-                scenario.shape(),
-                &scenario.params,
-                choices,
-                pop.initial[i] as usize,
-            )
-        })
-        .collect();
+    let mut decisions = decisions(scenario, pop);
     let mut prev: Vec<u8> = pop.initial.iter().map(|&c| c as u8).collect();
     let mut next = prev.clone();
     let mut polls_to_final = vec![0u32; n];
@@ -104,35 +94,23 @@ pub fn run(
             let me = active[idx];
             let exclude = (!self_sample).then_some(me);
             pop.sampler.sample(&mut rng, k, exclude, &mut sample);
-            counts.iter_mut().for_each(|x| *x = 0);
-            let mut votes_in = 0u32;
-            for (peer, weight) in sample.iter() {
-                let answer = if pop.byzantine[peer as usize] {
-                    match adversary.as_mut().map(|a| a.reply(me, &split)) {
-                        Some(Reply::Now(x) | Reply::AtDeadline(x)) => Some(x),
-                        Some(Reply::Silent) | None => None,
-                    }
-                } else {
-                    Some(u32::from(prev[peer as usize]))
-                };
-                if let Some(x) = answer {
-                    counts[x as usize] += weight;
-                    votes_in += weight;
-                    c.answers += 1;
-                }
-            }
-            let (mut choice, mut count) = (0usize, 0u32);
-            for (ch, &v) in counts.iter().enumerate() {
-                if v > count {
-                    (choice, count) = (ch, v);
-                }
-            }
+            let honest_answer = |peer: u32| usize::from(prev[peer as usize]);
+            let t = tally(
+                &sample,
+                pop,
+                adversary.as_mut(),
+                me,
+                &split,
+                honest_answer,
+                &mut counts,
+            );
+            c.answers += u64::from(t.answers);
             let d = &mut decisions[me as usize];
             d.record_counts(&counts);
             c.polls += 1;
             polls_to_final[me as usize] += 1;
             next[me as usize] = d.preference() as u8;
-            poll_row(trace, round, me, choice, count, votes_in)?;
+            poll_row(trace, round, me, t.top, t.count, t.votes_in)?;
             if d.finalized() {
                 let choice = d.preference() as u32;
                 decide_row(trace, round, me, choice)?;
@@ -167,6 +145,64 @@ pub fn run(
     }
     outcomes.honest = honest;
     Ok(c)
+}
+
+/// The decisions of every node, each at its initial preference.
+pub(super) fn decisions(scenario: &Scenario, pop: &Population) -> Vec<Decision> {
+    let (params, choices) = (&scenario.params, scenario.workload.choices);
+    let (protocol, shape) = (scenario.protocol(), scenario.shape());
+    let new = |&initial: &u32| Decision::new(protocol, shape, params, choices, initial as usize);
+    pop.initial.iter().map(new).collect()
+}
+
+/// What one poll of a round-based mode heard.
+pub(super) struct Tally {
+    /// Votes in: the slots of the peers that answered.
+    pub votes_in: u32,
+    /// Peers that answered.
+    pub answers: u32,
+    /// The top choice (ties: the smallest) and its votes.
+    pub top: usize,
+    /// Votes for `top`.
+    pub count: u32,
+}
+
+/// Counts into `counts` (one entry a choice) the answers of `sample` to node `me`, each
+/// once per slot its peer fills: an honest peer answers `honest(peer)`, a Byzantine one is
+/// asked once by `adversary` (with the honest `split`), and may stay silent.
+pub(super) fn tally(
+    sample: &Sample,
+    pop: &Population,
+    mut adversary: Option<&mut Adversary>,
+    me: u32,
+    split: &[u64],
+    honest: impl Fn(u32) -> usize,
+    counts: &mut [u32],
+) -> Tally {
+    counts.iter_mut().for_each(|x| *x = 0);
+    let (mut votes_in, mut answers) = (0u32, 0u32);
+    for (peer, weight) in sample.iter() {
+        let answer = if pop.byzantine[peer as usize] {
+            match adversary.as_mut().map(|a| a.reply(me, split)) {
+                Some(Reply::Now(x) | Reply::AtDeadline(x)) => Some(x as usize),
+                Some(Reply::Silent) | None => None,
+            }
+        } else {
+            Some(honest(peer))
+        };
+        if let Some(x) = answer {
+            counts[x] += weight;
+            votes_in += weight;
+            answers += 1;
+        }
+    }
+    let (top, count) = top((0u64..).zip(counts.iter().copied())).unwrap_or((0, 0));
+    Tally {
+        votes_in,
+        answers,
+        top: top as usize,
+        count,
+    }
 }
 
 /// The trace row of node `me`'s poll in `round`: its top choice had `count` votes of
