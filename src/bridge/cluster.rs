@@ -419,6 +419,7 @@ pub fn run_cluster(args: &ClusterArgs) -> Result<ClusterReport, ClusterError> {
         for &i in &honest {
             if let Some((choice, at, polls)) = seen[i].decided {
                 outcomes.decided.push(choice);
+                outcomes.nodes.push(i as u32);
                 outcomes.finality.push((at * 1e3).round() / 1e3);
                 outcomes.polls.push(polls);
                 digest.update(format!("{i}:{choice}\n"));

@@ -18,7 +18,7 @@ use super::port::{
 };
 use crate::node::decision::{Input, Message, Output, Report, Timer};
 use crate::node::StakeSampler;
-use crate::node::{Adversary, Reply};
+use crate::node::{Adversary, Reply, View};
 use crate::node::{Node, Validator};
 use crate::{EngineType, Protocol, Vote, VoteType};
 use std::cmp::Reverse;
@@ -243,7 +243,19 @@ impl Driver {
             }
         }
         let querier = self.s.id_at(from).unwrap_or(from);
-        match adversary.reply(querier, &split) {
+        // What the feed shows: the honest split and the querier's latest vote; a socket
+        // node sees no poll in flight.
+        let revealed = view
+            .get(from as usize)
+            .map(|v| v.load(Ordering::Relaxed))
+            .filter(|&c| (c as usize) < split.len());
+        let seen = View {
+            split: &split,
+            querier_preference: revealed,
+            poll: None,
+            slots: 1,
+        };
+        match adversary.answer(querier, &seen) {
             Reply::Silent => {}
             Reply::Now(choice) => self.answer(sockets, to, request, choice),
             Reply::AtDeadline(choice) => {

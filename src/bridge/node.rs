@@ -444,7 +444,11 @@ fn decision_role(s: &Arc<NodeSettings>, me: u32, feed: &Network) -> Role {
     });
     let rng = rand_chacha::ChaCha8Rng::seed_from_u64(f.seed);
     Role::Byzantine {
-        adversary: Box::new(Adversary::new(b.strategy, b.target, s.choices(), rng)),
+        // A socket adversary acts alone: its share is its own stake's.
+        adversary: Box::new(
+            Adversary::new(b.strategy, b.target, s.choices(), rng)
+                .with_share(own_share(s).min(0.999)),
+        ),
         view,
     }
 }
@@ -512,4 +516,11 @@ fn serve<D: Drive>(
     let report = d.report();
     d.close();
     report
+}
+
+/// This node's share of all the validators' stake.
+fn own_share(s: &NodeSettings) -> f64 {
+    let total: f64 = s.stakes.iter().sum();
+    let me = s.validators.iter().position(|&v| v == s.file.id);
+    me.map_or(0.0, |i| s.stakes[i] / total.max(f64::MIN_POSITIVE))
 }

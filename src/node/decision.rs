@@ -264,6 +264,15 @@ impl Node {
         self.decided_at
     }
 
+    /// The peers of live poll `request` and the slots each fills (what an informed
+    /// adversary of the simulator may know of a poll in flight).
+    pub fn poll_sample(&self, request: u32) -> Option<(&[NodeId], &[u32])> {
+        let s = self.polls.find(request)?;
+        let (k, slot) = (self.polls.k, self.polls.slot(s));
+        let n = slot[SAMPLED] as usize;
+        Some((&slot[IDS..IDS + n], &slot[IDS + k..IDS + k + n]))
+    }
+
     /// Polls outstanding now.
     pub fn outstanding_polls(&self) -> usize {
         self.polls.live

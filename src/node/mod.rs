@@ -18,7 +18,7 @@ mod sampler;
 mod stake;
 mod validator;
 
-pub use byzantine::{Adversary, Reply, Strategy};
+pub use byzantine::{Adversary, Reply, Strategy, View};
 pub use decision::{Node, NodeConfig};
 pub use ledger::{LedgerConfig, LedgerKind, LedgerNode};
 pub use sampler::{Sample, Sampling, StakeSampler, STAKE_UNIT};

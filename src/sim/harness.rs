@@ -50,7 +50,7 @@ pub fn run(
     }
     let mut adversary = scenario.byzantine.as_ref().map(|b| {
         let rng = rng_for(scenario.seed, Purpose::Adversary);
-        Adversary::new(b.strategy, b.target, choices, rng)
+        Adversary::new(b.strategy, b.target, choices, rng).with_share(pop.byzantine_stake)
     });
     let mut rng = rng_for(scenario.seed, Purpose::Harness);
     let mut polls = vec![0u32; n];
@@ -77,11 +77,13 @@ pub fn run(
         let me = running[ri];
         pop.sampler.sample(&mut rng, k, None, &mut sample);
         let live = |peer: u32| decisions[peer as usize].preference();
+        let mine = decisions[me as usize].preference() as u32;
         let t = lockstep::tally(
             &sample,
             pop,
             adversary.as_mut(),
             me,
+            mine,
             &split,
             live,
             &mut counts,
@@ -103,6 +105,7 @@ pub fn run(
         }
         lockstep::decide_row(trace, round, me, after as u32)?;
         outcomes.decided.push(after as u32);
+        outcomes.nodes.push(me);
         outcomes.finality.push(round as f64);
         outcomes.polls.push(f64::from(polls[me as usize]));
         running.swap_remove(ri);

@@ -20,7 +20,7 @@ use super::scenario::Scenario;
 use super::summary::Outcomes;
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
-use crate::node::{top, Adversary, Reply, Sample};
+use crate::node::{top, Adversary, Reply, Sample, View};
 use crate::Decision;
 
 /// Counters of a lockstep run.
@@ -62,12 +62,8 @@ pub fn run(
         split[prev[i as usize] as usize] += 1;
     }
     let mut adversary = scenario.byzantine.as_ref().map(|b| {
-        Adversary::new(
-            b.strategy,
-            b.target,
-            choices,
-            rng_for(scenario.seed, Purpose::Adversary),
-        )
+        let rng = rng_for(scenario.seed, Purpose::Adversary);
+        Adversary::new(b.strategy, b.target, choices, rng).with_share(pop.byzantine_stake)
     });
     let mut rng = rng_for(scenario.seed, Purpose::Lockstep);
     let mut sample = Sample::with_capacity(k);
@@ -95,11 +91,13 @@ pub fn run(
             let exclude = (!self_sample).then_some(me);
             pop.sampler.sample(&mut rng, k, exclude, &mut sample);
             let honest_answer = |peer: u32| usize::from(prev[peer as usize]);
+            let mine = decisions[me as usize].preference() as u32;
             let t = tally(
                 &sample,
                 pop,
                 adversary.as_mut(),
                 me,
+                mine,
                 &split,
                 honest_answer,
                 &mut counts,
@@ -115,6 +113,7 @@ pub fn run(
                 let choice = d.preference() as u32;
                 decide_row(trace, round, me, choice)?;
                 outcomes.decided.push(choice);
+                outcomes.nodes.push(me);
                 outcomes.finality.push(round as f64);
                 outcomes.polls.push(f64::from(polls_to_final[me as usize]));
             } else {
@@ -167,14 +166,18 @@ pub(super) struct Tally {
     pub count: u32,
 }
 
-/// Counts into `counts` (one entry a choice) the answers of `sample` to node `me`, each
-/// once per slot its peer fills: an honest peer answers `honest(peer)`, a Byzantine one is
-/// asked once by `adversary` (with the honest `split`), and may stay silent.
+/// Counts into `counts` (one entry a choice) the answers of `sample` to node `me` (which
+/// prefers `mine`), each once per slot its peer fills: an honest peer answers
+/// `honest(peer)`; then each Byzantine peer, in sample order, is asked once by `adversary`,
+/// which sees the honest `split`, `mine` and the poll's votes so far (the informed view),
+/// and may stay silent.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn tally(
     sample: &Sample,
     pop: &Population,
     mut adversary: Option<&mut Adversary>,
     me: u32,
+    mine: u32,
     split: &[u64],
     honest: impl Fn(u32) -> usize,
     counts: &mut [u32],
@@ -182,18 +185,28 @@ pub(super) fn tally(
     counts.iter_mut().for_each(|x| *x = 0);
     let (mut votes_in, mut answers) = (0u32, 0u32);
     for (peer, weight) in sample.iter() {
-        let answer = if pop.byzantine[peer as usize] {
-            match adversary.as_mut().map(|a| a.reply(me, split)) {
-                Some(Reply::Now(x) | Reply::AtDeadline(x)) => Some(x as usize),
-                Some(Reply::Silent) | None => None,
-            }
-        } else {
-            Some(honest(peer))
-        };
-        if let Some(x) = answer {
-            counts[x] += weight;
+        if !pop.byzantine[peer as usize] {
+            counts[honest(peer)] += weight;
             votes_in += weight;
             answers += 1;
+        }
+    }
+    if let Some(adv) = adversary.as_mut() {
+        for (peer, weight) in sample.iter() {
+            if !pop.byzantine[peer as usize] {
+                continue;
+            }
+            let view = View {
+                split,
+                querier_preference: Some(mine),
+                poll: Some(counts),
+                slots: weight,
+            };
+            if let Reply::Now(x) | Reply::AtDeadline(x) = adv.answer(me, &view) {
+                counts[x as usize] += weight;
+                votes_in += weight;
+                answers += 1;
+            }
         }
     }
     let (top, count) = top((0u64..).zip(counts.iter().copied())).unwrap_or((0, 0));

@@ -134,6 +134,9 @@ pub struct Summary {
     pub agreement: bool,
     /// Whether two honest nodes finalized different choices.
     pub safety_violation: bool,
+    /// The first two honest decisions that conflict, in decision order (`null` when safe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_conflict: Option<[Finalized; 2]>,
     /// Choice -> honest nodes that finalized it.
     pub decided: BTreeMap<String, usize>,
     /// Time to finality over finalized honest nodes, in milliseconds (event mode; `null`
@@ -153,11 +156,40 @@ pub struct Summary {
     pub ledger: Option<LedgerSummary>,
 }
 
+/// One honest node's final decision.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Finalized {
+    /// The node.
+    pub node: u32,
+    /// What it finalized.
+    pub choice: u32,
+    /// When: milliseconds of virtual time (event mode) or the round (lockstep, harness).
+    pub at: f64,
+}
+
+/// The first decision that conflicts with an earlier one, and the earliest decision
+/// (which it conflicts with): decisions in order of time, then node id.
+fn first_conflict(o: &Outcomes) -> Option<[Finalized; 2]> {
+    let mut all: Vec<Finalized> = (0..o.decided.len())
+        .map(|i| Finalized {
+            node: o.nodes.get(i).copied().unwrap_or(u32::MAX),
+            choice: o.decided[i],
+            at: o.finality[i],
+        })
+        .collect();
+    all.sort_by(|a, b| a.at.total_cmp(&b.at).then(a.node.cmp(&b.node)));
+    let first = *all.first()?;
+    let other = all.iter().find(|d| d.choice != first.choice)?;
+    Some([first, *other])
+}
+
 /// Per-honest-node results a mode hands over to build the summary.
 #[derive(Debug, Clone, Default)]
 pub struct Outcomes {
     /// Final choice of each finalized honest node.
     pub decided: Vec<u32>,
+    /// The id of each of those nodes, in the same order.
+    pub nodes: Vec<u32>,
     /// Time (ms, or rounds in lockstep) to finality of each finalized honest node.
     pub finality: Vec<f64>,
     /// Polls to finality of each finalized honest node.
@@ -186,6 +218,8 @@ impl Summary {
         }
         self.safety_violation = self.decided.len() > 1;
         self.agreement = !self.safety_violation;
+        self.first_conflict = first_conflict(&o);
+        debug_assert_eq!(self.first_conflict.is_some(), self.safety_violation);
         let finality = Percentiles::of(&mut o.finality);
         if lockstep {
             self.finality_rounds = finality;
@@ -294,6 +328,7 @@ impl Summary {
             honest_finalized: 0.0,
             agreement: true,
             safety_violation: false,
+            first_conflict: None,
             decided: BTreeMap::new(),
             finality_ms: None,
             finality_rounds: None,
@@ -347,6 +382,23 @@ impl fmt::Display for Summary {
                 "ok"
             }
         )?;
+        if let Some([a, b]) = &self.first_conflict {
+            let rounds = self.rounds.is_some();
+            let at = |x: f64| match rounds {
+                true => format!("round {x}"),
+                false => format!("{x:.1}ms"),
+            };
+            writeln!(
+                f,
+                "  first conflict: node {} finalized {} at {}, node {} finalized {} at {}",
+                a.node,
+                a.choice,
+                at(a.at),
+                b.node,
+                b.choice,
+                at(b.at)
+            )?;
+        }
         match (self.rounds, self.finality_rounds, self.finality_ms) {
             (Some(rounds), Some(r), _) => writeln!(
                 f,

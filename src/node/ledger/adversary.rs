@@ -99,7 +99,12 @@ impl LedgerAdversary {
                 (None, true) => one(newest),
                 (None, false) => Ids::EMPTY,
             }),
-            Strategy::Balance => {
+            // Single-decision adversaries (scenarios and node configs refuse them for
+            // ledgers) balance as `balance` does.
+            Strategy::Balance
+            | Strategy::BalanceSimple
+            | Strategy::BalanceInformed
+            | Strategy::Split => {
                 let Some(pair) = pair else {
                     return Answer::Now(Ids::EMPTY);
                 };

@@ -344,6 +344,13 @@ pub(super) fn validate(s: &Scenario, cx: &Ctx) -> Result<(), ScenarioError> {
             "gives {count} byzantine nodes of {nodes}: none honest"
         );
         let ledger = s.engine.is_ledger();
+        check!(
+            !(ledger && b.strategy.single_decision_only()),
+            ["byzantine.strategy"],
+            "({}) attacks one decision; chain and dag ledgers take silent, stubborn, random, \
+             equivocate, balance or delay",
+            b.strategy.name()
+        );
         let ok = ledger || b.strategy != Strategy::Stubborn || b.target < choices;
         let paths = ["byzantine.target", "byzantine.strategy"];
         check!(

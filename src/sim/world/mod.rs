@@ -40,7 +40,7 @@ use super::summary::Outcomes;
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
 use crate::node::decision::{Input, Message, Node, NodeConfig, Output, Report, Timer};
-use crate::node::{Adversary, Reply};
+use crate::node::{Adversary, Reply, Strategy, View};
 use crate::node::{NodeId, Validator};
 use exact::Pending;
 use send::record_message;
@@ -130,6 +130,10 @@ pub struct World<'a> {
     finalized: usize,
     honest: usize,
     adversary: Option<Adversary>,
+    /// Scratch for the informed adversary's view of a poll.
+    poll_view: Vec<u32>,
+    /// Every node's poll timeout, in nanoseconds.
+    poll_timeout: Nanos,
     out: Vec<Output>,
 }
 
@@ -163,12 +167,9 @@ impl<'a> World<'a> {
             }
         }
         let adversary = scenario.byzantine.as_ref().map(|b| {
-            Adversary::new(
-                b.strategy,
-                b.target,
-                scenario.workload.choices,
-                rng_for(seed, Purpose::Adversary),
-            )
+            let rng = rng_for(seed, Purpose::Adversary);
+            Adversary::new(b.strategy, b.target, scenario.workload.choices, rng)
+                .with_share(pop.byzantine_stake)
         });
         let k = scenario.params.k;
         // Crashes first: a node crashed at time 0 must not start polling at time 0.
@@ -202,6 +203,8 @@ impl<'a> World<'a> {
             finalized: 0,
             honest,
             adversary,
+            poll_view: Vec::new(),
+            poll_timeout,
             out: Vec::with_capacity(4 * (k + 1)),
         })
     }
@@ -225,6 +228,7 @@ impl<'a> World<'a> {
             }
             if let Some(t) = n.decided_at() {
                 o.decided.push(n.preference() as u32);
+                o.nodes.push(i as u32);
                 o.finality.push(t as f64 / 1e6);
                 o.polls.push(f64::from(n.polls_recorded()));
             }
@@ -240,6 +244,38 @@ impl<'a> World<'a> {
     /// Whether a scenario crash keeps `node` down at time `t`.
     fn down_at(&self, node: NodeId, t: Nanos) -> bool {
         self.shell.crashes.down_at(node, t)
+    }
+
+    /// Fills `poll` with the votes `querier`'s poll `request` counts from the peers other
+    /// than Byzantine `me`: its honest peers' preferences now, and the Byzantine peers
+    /// before `me` in sample order as the informed adversary plans them; returns `me`'s
+    /// slots, or `None` when the poll is no longer live.
+    fn plan_poll(
+        &self,
+        now: Nanos,
+        me: NodeId,
+        querier: NodeId,
+        request: u32,
+        poll: &mut Vec<u32>,
+    ) -> Option<u32> {
+        let (ids, counts) = self.nodes[querier as usize].poll_sample(request)?;
+        poll.clear();
+        poll.resize(self.scenario.workload.choices, 0);
+        for (&peer, &w) in ids.iter().zip(counts) {
+            if !self.pop.byzantine[peer as usize] {
+                poll[self.preference_at(peer, now) as usize] += w;
+            }
+        }
+        for (&peer, &w) in ids.iter().zip(counts) {
+            if peer == me {
+                return Some(w);
+            }
+            if self.pop.byzantine[peer as usize] {
+                let c = Adversary::informed_choice(poll, &self.split);
+                poll[c as usize] += w;
+            }
+        }
+        None
     }
 
     /// `node`'s preference as of time `t` (changes at `t` included).
@@ -380,11 +416,35 @@ impl Host for World<'_> {
         msg: Message,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
-        let (Message::Query { request, deadline }, Some(adv)) = (msg, self.adversary.as_mut())
-        else {
+        let Message::Query { request, deadline } = msg else {
             return Ok(());
         };
-        match adv.reply(from, &self.split) {
+        let Some(strategy) = self.adversary.as_ref().map(Adversary::strategy) else {
+            return Ok(());
+        };
+        // The view: the querier's preference when it sent the query (deadline minus the
+        // poll timeout), and, for the informed adversary, the poll in flight.
+        let sent = deadline.saturating_sub(self.poll_timeout);
+        let mine = self.preference_at(from, sent);
+        let mut poll = std::mem::take(&mut self.poll_view);
+        let slots = if strategy == Strategy::BalanceInformed {
+            self.plan_poll(now, me, from, request, &mut poll)
+        } else {
+            None
+        };
+        let view = View {
+            split: &self.split,
+            querier_preference: Some(mine),
+            poll: slots.map(|_| &poll[..]),
+            slots: slots.unwrap_or(1),
+        };
+        let reply = self
+            .adversary
+            .as_mut()
+            .expect("checked above")
+            .answer(from, &view);
+        self.poll_view = poll;
+        match reply {
             Reply::Silent => Ok(()),
             Reply::Now(choice) => {
                 self.send(now, me, from, Message::Answer { request, choice }, trace)
