@@ -23,6 +23,7 @@ done
 "$bin" sweep experiments/safety-split.toml --quiet \
   --vary params.alpha_confidence=11..15:1 --vary params.beta=5,10,20 \
   --seeds "$seeds" --out "$out/safety"
+"$bin" plot "$out/liveness-n2000" --out "$out/liveness-threshold-n2000.svg" >/dev/null
 python3 - "$out" <<'PY'
 import csv, math, sys
 out = sys.argv[1]
