@@ -1,0 +1,96 @@
+from datetime import datetime
+from typing import Any, List, Optional, Sequence, Union
+
+class ConsensusError(Exception): ...
+
+class EngineType:
+    SLUSH: EngineType
+    SNOWBALL: EngineType
+    AVALANCHE: EngineType
+    SNOWFLAKE: EngineType
+    DAG: EngineType
+    CHAIN: EngineType
+    POST_QUANTUM: EngineType
+
+class VoteType:
+    PREFER: VoteType
+    ACCEPT: VoteType
+    REJECT: VoteType
+
+class ConsensusParams:
+    k: int
+    alpha_preference: int
+    alpha_confidence: int
+    beta: int
+    concurrent_polls: int
+    max_outstanding_items: int
+    def __init__(
+        self,
+        k: Optional[int] = ...,
+        alpha_preference: Optional[int] = ...,
+        alpha_confidence: Optional[int] = ...,
+        beta: Optional[int] = ...,
+        concurrent_polls: Optional[int] = ...,
+        max_outstanding_items: Optional[int] = ...,
+    ) -> None: ...
+    @staticmethod
+    def preset(name: str) -> ConsensusParams: ...
+    def validate(self) -> None: ...
+
+class Block:
+    id: int
+    parent_id: int
+    height: int
+    timestamp: int
+    data: bytes
+    def __init__(
+        self,
+        id: int,
+        parent_id: int,
+        height: int,
+        timestamp: Union[int, float, datetime, None] = ...,
+        data: bytes = ...,
+    ) -> None: ...
+    def hash(self) -> bytes: ...
+    def serialize(self) -> bytes: ...
+    @staticmethod
+    def deserialize(data: bytes) -> Block: ...
+
+class Vote:
+    engine_type: EngineType
+    node_id: int
+    block_id: int
+    vote_type: VoteType
+    def __init__(
+        self, engine_type: EngineType, node_id: int, block_id: int, vote_type: VoteType
+    ) -> None: ...
+    def pack(self) -> bytes: ...
+    @staticmethod
+    def unpack(data: bytes) -> Vote: ...
+
+class Stats:
+    votes_processed: int
+    votes_counted: int
+    duplicate_votes: int
+    refused_votes: int
+    invalid_votes: int
+    votes_for_decided: int
+    polls_recorded: int
+    blocks_added: int
+    blocks_accepted: int
+    blocks_rejected: int
+
+class Consensus:
+    engine_type: EngineType
+    params: ConsensusParams
+    def __init__(
+        self, engine_type: EngineType, params: Optional[ConsensusParams] = ...
+    ) -> None: ...
+    def add_block_sync(self, block: Block) -> str: ...
+    def process_vote_sync(self, vote: Vote) -> str: ...
+    def process_votes(self, votes: Union[Sequence[Vote], bytes, Any]) -> int: ...
+    def poll_sync(self, block_id: int) -> List[Vote]: ...
+    def is_accepted_sync(self, block_id: int) -> bool: ...
+    def status(self, block_id: int) -> Optional[str]: ...
+    def get_preference(self) -> Optional[int]: ...
+    def get_stats(self) -> Stats: ...
