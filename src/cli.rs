@@ -354,6 +354,7 @@ pub fn main() -> ExitCode {
             shard,
             out,
             quiet,
+            signals: true,
         }),
         Command::Merge { dirs, out, quiet } => experiment::merge(&MergeArgs { dirs, out, quiet }),
         Command::Check {

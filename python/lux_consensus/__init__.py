@@ -1,14 +1,23 @@
-"""The Lux consensus docs' import name for luxsim's library API."""
+"""The Lux consensus docs' import name for luxsim: the same objects under the same names."""
 
 from luxsim import (
     Block,
     Consensus,
     ConsensusError,
     ConsensusParams,
+    ConsensusVisualizer,
     EngineType,
+    MetricsCollector,
+    Scenario,
+    ScenarioError,
+    SimulationResult,
     Stats,
+    SweepResult,
     Vote,
+    VoteHandler,
     VoteType,
+    run,
+    sweep,
 )
 
 __all__ = [
@@ -16,8 +25,17 @@ __all__ = [
     "Consensus",
     "ConsensusError",
     "ConsensusParams",
+    "ConsensusVisualizer",
     "EngineType",
+    "MetricsCollector",
+    "Scenario",
+    "ScenarioError",
+    "SimulationResult",
     "Stats",
+    "SweepResult",
     "Vote",
+    "VoteHandler",
     "VoteType",
+    "run",
+    "sweep",
 ]

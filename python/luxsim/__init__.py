@@ -1,52 +1,51 @@
-"""luxsim: the Lux consensus library API on the Rust core.
+"""luxsim: the Lux consensus library API and the luxsim simulator, on the Rust core.
+
+The library (``Consensus``, ``ConsensusParams``, ``Block``, ``Vote``, ``VoteType``,
+``EngineType``, ``VoteHandler``, ``MetricsCollector``) needs only the extension; the
+simulator's tables (``run``, ``sweep``, ``Scenario``) and ``to_dataframe`` need the ``data``
+extra (pandas, pyarrow); ``ConsensusVisualizer`` the ``pictures`` extra (matplotlib,
+networkx). ``lux_consensus`` is the same package under the Lux docs' import name.
 
 ``Consensus`` has the docs' coroutines (``add_block``, ``process_vote``, ``is_accepted``,
-``poll``) and a synchronous twin of each (``add_block_sync``, ...) for scripts and
-notebooks; ``get_preference``, ``get_stats`` and ``process_votes`` are synchronous.
+``poll``) and a synchronous twin of each (``add_block_sync``, ``process_vote_sync``,
+``is_accepted_sync``, ``poll_sync``); the other methods are synchronous.
 """
 
 from __future__ import annotations
 
-from typing import List
-
-from . import _luxsim
+from ._consensus import Consensus, VoteHandler
 from ._luxsim import (
     Block,
     ConsensusError,
     ConsensusParams,
     EngineType,
+    ScenarioError,
     Stats,
     Vote,
     VoteType,
 )
+from .metrics import MetricsCollector
+from .sim import Scenario, SimulationResult, SweepResult, run, sweep
+from .visualize import ConsensusVisualizer
+
+__version__ = "0.1.0"
 
 __all__ = [
     "Block",
     "Consensus",
     "ConsensusError",
     "ConsensusParams",
+    "ConsensusVisualizer",
     "EngineType",
+    "MetricsCollector",
+    "Scenario",
+    "ScenarioError",
+    "SimulationResult",
     "Stats",
+    "SweepResult",
     "Vote",
+    "VoteHandler",
     "VoteType",
+    "run",
+    "sweep",
 ]
-
-
-class Consensus(_luxsim.Consensus):
-    """One consensus instance: blocks in, votes in, decisions out."""
-
-    async def add_block(self, block: Block) -> str:
-        """Adds a block; returns its status ("processing", "accepted" or "rejected")."""
-        return self.add_block_sync(block)
-
-    async def process_vote(self, vote: Vote) -> str:
-        """Counts one vote; returns what became of it ("counted", "poll_recorded", ...)."""
-        return self.process_vote_sync(vote)
-
-    async def is_accepted(self, block_id: int) -> bool:
-        """Whether the block is accepted."""
-        return self.is_accepted_sync(block_id)
-
-    async def poll(self, block_id: int) -> List[Vote]:
-        """Closes the poll under way (as its timeout would); returns the votes it counted."""
-        return self.poll_sync(block_id)

@@ -3,11 +3,20 @@
 //! packages `luxsim` and `lux_consensus` re-export it and add the docs' coroutines.
 //!
 //! Errors of the core become Python exceptions carrying the core's message: bad parameters
-//! and undecodable bytes are `ValueError`, consensus refusals `ConsensusError`.
+//! and undecodable bytes are `ValueError`, consensus refusals `ConsensusError`, bad
+//! scenarios `ScenarioError` (a `ValueError`).
+//!
+//! Layout: this file holds the value types (engine and vote types, parameters, blocks,
+//! votes); `consensus` the instance, its vote handler, vote log and metrics; `sim` the
+//! simulator (scenarios, runs, sweeps, progress series, network graphs).
 
+mod consensus;
+mod sim;
+
+use consensus::{Consensus, Stats};
 use luxsim::{
-    Block as CoreBlock, Consensus as CoreConsensus, ConsensusParams as CoreParams,
-    EngineType as CoreEngine, Status, Vote as CoreVote, VoteOutcome, VoteType as CoreVoteType,
+    Block as CoreBlock, ConsensusParams as CoreParams, EngineType as CoreEngine, Vote as CoreVote,
+    VoteType as CoreVoteType,
 };
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
@@ -25,7 +34,7 @@ create_exception!(
 #[pyclass(eq, eq_int, frozen, hash, module = "luxsim")]
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(clippy::upper_case_acronyms, non_camel_case_types)]
-enum EngineType {
+pub(crate) enum EngineType {
     SLUSH,
     SNOWBALL,
     AVALANCHE,
@@ -36,7 +45,7 @@ enum EngineType {
 }
 
 impl EngineType {
-    fn core(self) -> CoreEngine {
+    pub(crate) fn core(self) -> CoreEngine {
         match self {
             EngineType::SLUSH => CoreEngine::Slush,
             EngineType::SNOWBALL => CoreEngine::Snowball,
@@ -48,7 +57,7 @@ impl EngineType {
         }
     }
 
-    fn of(e: CoreEngine) -> Self {
+    pub(crate) fn of(e: CoreEngine) -> Self {
         match e {
             CoreEngine::Slush => EngineType::SLUSH,
             CoreEngine::Snowball => EngineType::SNOWBALL,
@@ -65,14 +74,14 @@ impl EngineType {
 #[pyclass(eq, eq_int, frozen, hash, module = "luxsim")]
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(clippy::upper_case_acronyms)]
-enum VoteType {
+pub(crate) enum VoteType {
     PREFER,
     ACCEPT,
     REJECT,
 }
 
 impl VoteType {
-    fn core(self) -> CoreVoteType {
+    pub(crate) fn core(self) -> CoreVoteType {
         match self {
             VoteType::PREFER => CoreVoteType::Prefer,
             VoteType::ACCEPT => CoreVoteType::Accept,
@@ -80,7 +89,7 @@ impl VoteType {
         }
     }
 
-    fn of(v: CoreVoteType) -> Self {
+    pub(crate) fn of(v: CoreVoteType) -> Self {
         match v {
             CoreVoteType::Prefer => VoteType::PREFER,
             CoreVoteType::Accept => VoteType::ACCEPT,
@@ -89,15 +98,15 @@ impl VoteType {
     }
 }
 
-fn value_error(e: impl std::fmt::Display) -> PyErr {
+pub(crate) fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
 /// The engine parameters, with the docs' keyword defaults (the `default` preset).
 #[pyclass(module = "luxsim")]
 #[derive(Clone)]
-struct ConsensusParams {
-    inner: CoreParams,
+pub(crate) struct ConsensusParams {
+    pub(crate) inner: CoreParams,
 }
 
 #[pymethods]
@@ -176,8 +185,8 @@ impl ConsensusParams {
 /// A block: id, parent id, height, timestamp (seconds since the epoch) and data.
 #[pyclass(module = "luxsim")]
 #[derive(Clone)]
-struct Block {
-    inner: CoreBlock,
+pub(crate) struct Block {
+    pub(crate) inner: CoreBlock,
 }
 
 /// Seconds since the epoch from an int, a float or a `datetime`.
@@ -266,8 +275,8 @@ impl Block {
 /// One vote: which engine, which node, which block, what it says.
 #[pyclass(module = "luxsim", frozen)]
 #[derive(Clone, Copy)]
-struct Vote {
-    inner: CoreVote,
+pub(crate) struct Vote {
+    pub(crate) inner: CoreVote,
 }
 
 #[pymethods]
@@ -321,188 +330,6 @@ impl Vote {
     }
 }
 
-/// What a `Consensus` has done so far.
-#[pyclass(module = "luxsim", frozen, get_all)]
-#[derive(Clone)]
-struct Stats {
-    votes_processed: u64,
-    votes_counted: u64,
-    duplicate_votes: u64,
-    refused_votes: u64,
-    invalid_votes: u64,
-    votes_for_decided: u64,
-    polls_recorded: u64,
-    blocks_added: u64,
-    blocks_accepted: u64,
-    blocks_rejected: u64,
-}
-
-fn status_name(s: Status) -> &'static str {
-    match s {
-        Status::Processing => "processing",
-        Status::Accepted => "accepted",
-        Status::Rejected => "rejected",
-    }
-}
-
-/// One consensus instance over blocks and votes (synchronous methods; the Python classes
-/// add the docs' coroutines on top).
-#[pyclass(module = "luxsim", subclass, unsendable)]
-struct Consensus {
-    inner: CoreConsensus,
-    /// The votes counted into the poll under way.
-    poll_votes: Vec<CoreVote>,
-}
-
-fn consensus_error(e: impl std::fmt::Display) -> PyErr {
-    ConsensusError::new_err(e.to_string())
-}
-
-impl Consensus {
-    fn process(&mut self, vote: CoreVote) -> PyResult<&'static str> {
-        let outcome = self.inner.process_vote(vote).map_err(consensus_error)?;
-        Ok(match outcome {
-            VoteOutcome::Counted => {
-                self.poll_votes.push(vote);
-                "counted"
-            }
-            VoteOutcome::PollRecorded => {
-                self.poll_votes.clear();
-                "poll_recorded"
-            }
-            VoteOutcome::Duplicate => "duplicate",
-            VoteOutcome::AlreadyDecided => "already_decided",
-            VoteOutcome::Refused => "refused",
-        })
-    }
-}
-
-#[pymethods]
-impl Consensus {
-    #[new]
-    #[pyo3(signature = (engine_type, params=None))]
-    fn new(engine_type: EngineType, params: Option<ConsensusParams>) -> PyResult<Self> {
-        let params = params.map_or_else(CoreParams::default, |p| p.inner);
-        let inner = CoreConsensus::new(engine_type.core(), params).map_err(value_error)?;
-        Ok(Consensus {
-            inner,
-            poll_votes: Vec::new(),
-        })
-    }
-
-    #[getter]
-    fn engine_type(&self) -> EngineType {
-        EngineType::of(self.inner.engine_type())
-    }
-
-    #[getter]
-    fn params(&self) -> ConsensusParams {
-        ConsensusParams {
-            inner: *self.inner.params(),
-        }
-    }
-
-    /// Adds a block; returns its status ("processing", ...).
-    fn add_block_sync(&mut self, block: &Block) -> PyResult<&'static str> {
-        let s = self
-            .inner
-            .add_block(block.inner.clone())
-            .map_err(consensus_error)?;
-        Ok(status_name(s))
-    }
-
-    /// Counts one vote; returns "counted", "poll_recorded", "duplicate", "already_decided"
-    /// or "refused".
-    fn process_vote_sync(&mut self, vote: &Vote) -> PyResult<&'static str> {
-        self.process(vote.inner)
-    }
-
-    /// Counts many votes: a list of `Vote`s, or bytes (or a numpy uint8 array) of packed
-    /// 8-byte votes; returns how many were counted into polls.
-    fn process_votes(&mut self, votes: &Bound<'_, PyAny>) -> PyResult<usize> {
-        if let Ok(list) = votes.extract::<Vec<PyRef<'_, Vote>>>() {
-            let mut counted = 0;
-            for v in list {
-                if matches!(self.process(v.inner)?, "counted" | "poll_recorded") {
-                    counted += 1;
-                }
-            }
-            return Ok(counted);
-        }
-        let owned;
-        let bytes: &[u8] = match votes.downcast::<PyBytes>() {
-            Ok(b) => b.as_bytes(),
-            Err(_) => {
-                let b = votes.call_method0("tobytes").map_err(|_| {
-                    value_error("process_votes: expected a list of Votes, bytes or a numpy array")
-                })?;
-                owned = b.downcast_into::<PyBytes>()?;
-                owned.as_bytes()
-            }
-        };
-        if !bytes.len().is_multiple_of(8) {
-            return Err(value_error(format!(
-                "packed votes: {} bytes is not a multiple of 8",
-                bytes.len()
-            )));
-        }
-        let mut decoded = Vec::with_capacity(bytes.len() / 8);
-        for (i, chunk) in bytes.chunks_exact(8).enumerate() {
-            let v = CoreVote::unpack(chunk).map_err(|e| value_error(format!("vote {i}: {e}")))?;
-            decoded.push(v);
-        }
-        let mut counted = 0;
-        for v in decoded {
-            if matches!(self.process(v)?, "counted" | "poll_recorded") {
-                counted += 1;
-            }
-        }
-        Ok(counted)
-    }
-
-    /// Closes the poll under way, as its timeout would; returns the votes it counted.
-    fn poll_sync(&mut self, block_id: u64) -> PyResult<Vec<Vote>> {
-        self.inner.poll(block_id).map_err(consensus_error)?;
-        Ok(self
-            .poll_votes
-            .drain(..)
-            .map(|inner| Vote { inner })
-            .collect())
-    }
-
-    /// Whether the block is accepted.
-    fn is_accepted_sync(&self, block_id: u64) -> bool {
-        self.inner.is_accepted(block_id)
-    }
-
-    /// The block's status, or None when it is unknown.
-    fn status(&self, block_id: u64) -> Option<&'static str> {
-        self.inner.status(block_id).map(status_name)
-    }
-
-    /// The preferred block, or None when nothing is processing.
-    fn get_preference(&self) -> Option<u64> {
-        self.inner.preference()
-    }
-
-    /// Counters of what the instance did.
-    fn get_stats(&self) -> Stats {
-        let s = self.inner.stats();
-        Stats {
-            votes_processed: s.votes_processed,
-            votes_counted: s.votes_counted,
-            duplicate_votes: s.duplicate_votes,
-            refused_votes: s.refused_votes,
-            invalid_votes: s.invalid_votes,
-            votes_for_decided: s.votes_for_decided,
-            polls_recorded: s.polls_recorded,
-            blocks_added: s.blocks_added,
-            blocks_accepted: s.blocks_accepted,
-            blocks_rejected: s.blocks_rejected,
-        }
-    }
-}
-
 #[pymodule]
 fn _luxsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<EngineType>()?;
@@ -512,6 +339,13 @@ fn _luxsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Vote>()?;
     m.add_class::<Stats>()?;
     m.add_class::<Consensus>()?;
+    m.add_class::<sim::Scenario>()?;
     m.add("ConsensusError", m.py().get_type::<ConsensusError>())?;
+    m.add("ScenarioError", m.py().get_type::<sim::ScenarioError>())?;
+    m.add("OUTCOMES", consensus::OUTCOMES.to_vec())?;
+    m.add_function(wrap_pyfunction!(sim::run_scenario, m)?)?;
+    m.add_function(wrap_pyfunction!(sim::sweep_scenario, m)?)?;
+    m.add_function(wrap_pyfunction!(sim::progress_series, m)?)?;
+    m.add_function(wrap_pyfunction!(sim::network_parts, m)?)?;
     Ok(())
 }

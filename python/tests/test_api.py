@@ -87,13 +87,3 @@ def test_core_refusals_are_consensus_errors():
         c.add_block_sync(Block(2, 1, 2))
     with pytest.raises(luxsim.ConsensusError):
         c.process_vote_sync(Vote(EngineType.SNOWBALL, 1, 3, VoteType.PREFER))
-
-
-def test_the_readme_example_runs_as_written():
-    import pathlib
-    import re
-
-    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
-    block = re.search(r"```python\n(.*?)```", readme, re.S)
-    assert block is not None
-    exec(compile(block.group(1), "README.md", "exec"), {})

@@ -23,7 +23,7 @@ pub use check::{check, CheckArgs};
 pub use grid::{Axis, Grid};
 pub use merge::{merge, MergeArgs};
 pub use records::{runs_header, RunRecord};
-pub use sweep::{sweep, Manifest, Shard, SweepArgs};
+pub use sweep::{run_sweep, sweep, Manifest, Shard, SweepArgs};
 
 /// Why an experiment could not be carried out (all are exit code 2).
 #[derive(Debug, Error)]

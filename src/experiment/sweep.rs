@@ -44,6 +44,9 @@ pub struct SweepArgs {
     pub out: Option<PathBuf>,
     /// No progress bar and nothing on stdout.
     pub quiet: bool,
+    /// Install the SIGINT/SIGTERM handlers that stop the sweep cleanly (the CLI does; a
+    /// library caller, such as the Python package, keeps its own).
+    pub signals: bool,
 }
 
 /// One slice of a sweep's run list: `index` (1-based) of `count`.
@@ -161,13 +164,15 @@ impl Manifest {
 
 /// `luxsim sweep`: runs the grid and writes the outputs; returns the exit code.
 pub fn sweep(args: &SweepArgs) -> u8 {
-    match try_sweep(args) {
+    match run_sweep(args) {
         Ok(code) => code,
         Err(e) => fail(&e),
     }
 }
 
-fn try_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
+/// Runs the sweep and writes its outputs; returns the exit code, or the error that
+/// [`sweep`] prints.
+pub fn run_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
     let started = Instant::now();
     let axes = args
         .vary
@@ -282,7 +287,9 @@ fn try_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
             reference.name, args.seeds
         );
     }
-    pool::catch_interrupt();
+    if args.signals {
+        pool::catch_interrupt();
+    }
     let opts = PoolOptions {
         jobs: args.jobs,
         progress: !args.quiet,

@@ -13,9 +13,10 @@ pub(crate) mod progress;
 pub(crate) mod report;
 pub(crate) mod sweep;
 
-pub use graph::{network_dot, network_graph, write_dot};
+pub use graph::{network_dot, network_graph, write_dot, Edge, Vertex};
 pub use input::read_run;
-pub use input::{load_run, locate, Input, RunData};
+pub use input::{load_run, locate, Input, RunData, TimeUnit};
+pub use progress::{progress, Progress};
 pub use report::write_report;
 pub use sweep::{load as load_sweep, read as read_sweep};
 
