@@ -1,41 +1,4 @@
 """The Lux consensus docs' import name for luxsim: the same objects under the same names."""
 
-from luxsim import (
-    Block,
-    Consensus,
-    ConsensusError,
-    ConsensusParams,
-    ConsensusVisualizer,
-    EngineType,
-    MetricsCollector,
-    Scenario,
-    ScenarioError,
-    SimulationResult,
-    Stats,
-    SweepResult,
-    Vote,
-    VoteHandler,
-    VoteType,
-    run,
-    sweep,
-)
-
-__all__ = [
-    "Block",
-    "Consensus",
-    "ConsensusError",
-    "ConsensusParams",
-    "ConsensusVisualizer",
-    "EngineType",
-    "MetricsCollector",
-    "Scenario",
-    "ScenarioError",
-    "SimulationResult",
-    "Stats",
-    "SweepResult",
-    "Vote",
-    "VoteHandler",
-    "VoteType",
-    "run",
-    "sweep",
-]
+from luxsim import *  # noqa: F403
+from luxsim import __all__ as __all__

@@ -21,6 +21,7 @@ import inspect
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, List, Optional, Union
 
 from . import _luxsim
+from ._extras import require
 from ._luxsim import Block, Vote
 from .metrics import MetricsCollector
 
@@ -125,11 +126,8 @@ class Consensus(_luxsim.Consensus):
         ``df.resample("1s")`` works; needs the ``data`` extra (pandas)."""
         if not self.record_votes:
             raise RuntimeError("to_dataframe: this Consensus was made with record_votes=False")
-        try:
-            import numpy as np
-            import pandas as pd
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("to_dataframe needs pandas: pip install 'luxsim[data]'") from e
+        pd = require("pandas", "data", "to_dataframe")
+        np = require("numpy", "data", "to_dataframe")
         cols = self.vote_columns()
         ts = pd.to_datetime(np.frombuffer(cols["timestamp_ns"], dtype="<i8"), unit="ns", utc=True)
         df = pd.DataFrame(

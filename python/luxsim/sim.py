@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _luxsim
+from ._extras import require
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -62,14 +63,6 @@ def _label(value: Any) -> str:
     if not text or "," in text:
         raise ValueError(f"sweep value {value!r}: must be non-empty and contain no comma")
     return text
-
-
-def _pandas() -> Any:
-    try:
-        import pandas as pd
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("this needs pandas: pip install 'luxsim[data]'") from e
-    return pd
 
 
 class Scenario:
@@ -182,7 +175,7 @@ class SimulationResult:
         optional columns nullable UInt32, plus ``byzantine`` (bool, ground truth). The index
         is the virtual time as a timedelta (event mode) or the round (lockstep)."""
         if self._trace is None:
-            pd = _pandas()
+            pd = require("pandas", "data", "reading a run's tables")
             df = pd.read_csv(self.trace_path, dtype=TRACE_DTYPES)
             df["byzantine"] = df["node"].isin(set(self.byzantine))
             if self.lockstep:
@@ -233,7 +226,7 @@ class SweepResult:
     DataFrames, read from the CLI's own ``runs.csv`` and ``points.csv``."""
 
     def __init__(self, directory: Path, exit_code: int, keep: bool) -> None:
-        pd = _pandas()
+        pd = require("pandas", "data", "reading a run's tables")
         self.dir = directory
         self.exit_code = exit_code
         self.runs: "pandas.DataFrame" = pd.read_csv(directory / "runs.csv")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
 from . import _luxsim
 from ._consensus import Consensus
+from ._extras import require
 from .sim import PathLike, Scenario, SimulationResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,11 +25,7 @@ Source = Union[SimulationResult, Consensus]
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("pictures need matplotlib: pip install 'luxsim[pictures]'") from e
-    return plt
+    return require("matplotlib.pyplot", "pictures", "ConsensusVisualizer")
 
 
 class ConsensusVisualizer:
@@ -129,10 +126,7 @@ class ConsensusVisualizer:
         (partition groups, crashing ranges, with their regions and crash times); edges
         carry the base ``latency_ms`` between regions, or a partition. The validators are
         grouped, not drawn one by one: a complete graph of n validators has n² edges."""
-        try:
-            import networkx as nx
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("graphs need networkx: pip install 'luxsim[pictures]'") from e
+        nx = require("networkx", "pictures", "generate_network_graph")
         if scenario is None:
             scenario = getattr(self.source, "scenario", None)
             if scenario is None:
