@@ -68,11 +68,15 @@ for row in csv.DictReader(open(f"{out}/simple-n2000/points.csv")):
     print(f"| {float(row['byzantine.fraction']):.2f} | {runs - fin}/{runs} | {lo:.2f}-{hi:.2f} |")
 print()
 print("Safety: share of runs in which honest nodes finalized different choices")
-print("| alpha_confidence | beta | violations | 95 % interval |")
-print("|---|---|---|---|")
+print("| alpha_confidence | beta | violations | 95 % interval | median time to the first conflict | stalled runs |")
+print("|---|---|---|---|---|---|")
 for row in csv.DictReader(open(f"{out}/safety/points.csv")):
     runs = int(row["runs"])
     k = round(float(row["safety_violation_share"]) * runs)
+    stalled = round(float(row["stalled_share"]) * runs)
     lo, hi = wilson(k, runs)
-    print(f"| {row['params.alpha_confidence']} | {row['params.beta']} | {k}/{runs} | {lo:.2f}-{hi:.2f} |")
+    when = row["first_conflict_p50_ms"]
+    when = f"{float(when) / 1000:.2f} s" if when else "-"
+    print(f"| {row['params.alpha_confidence']} | {row['params.beta']} | {k}/{runs} | {lo:.2f}-{hi:.2f} "
+          f"| {when} | {stalled}/{runs} |")
 PY

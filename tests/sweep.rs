@@ -187,7 +187,9 @@ fn ranges_and_durations() {
         ]
     );
     // The latency reached the scenario: slower messages, later finality.
-    let p50 = |r: &Vec<&str>| r[6].parse::<f64>().unwrap();
+    let header: Vec<&str> = runs.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|&h| h == "finality_p50_ms").unwrap();
+    let p50 = |r: &Vec<&str>| r[col].parse::<f64>().unwrap();
     assert!(p50(&rows[1]) > p50(&rows[0]) * 1.3, "{runs}");
     let manifest = String::from_utf8(read(&dir.join("out"), "sweep.json")).unwrap();
     assert!(manifest.contains("\"partial\": false"));

@@ -20,6 +20,9 @@ pub struct RunRecord {
     pub agreement: bool,
     /// Whether two honest nodes finalized different choices.
     pub safety_violation: bool,
+    /// When safety broke: the time of the first honest decision that conflicts with an
+    /// earlier one (ms in event mode, rounds in lockstep mode); `None` when safe.
+    pub first_conflict: Option<f64>,
     /// Finality p50, p90, p99 and max (ms in event mode, rounds in lockstep mode); `None`
     /// (an empty cell) when no honest node finalized.
     pub finality: [Option<f64>; 4],
@@ -50,7 +53,7 @@ pub fn finality(summary: &Summary) -> Option<Percentiles> {
 }
 
 /// Columns of `runs.csv` after the varied keys.
-const RUN_FIGURES: usize = 14;
+const RUN_FIGURES: usize = 15;
 
 impl RunRecord {
     /// The record of a run at a point with these labels.
@@ -62,6 +65,7 @@ impl RunRecord {
             honest_finalized: s.honest_finalized,
             agreement: s.agreement,
             safety_violation: s.safety_violation,
+            first_conflict: s.first_conflict.as_ref().map(|c| c[1].at),
             finality: [
                 f.map(|f| f.p50),
                 f.map(|f| f.p90),
@@ -88,6 +92,7 @@ impl RunRecord {
         f.push(self.agreement.to_string());
         f.push(self.safety_violation.to_string());
         let cell = |x: &Option<f64>| x.map_or(String::new(), |x| x.to_string());
+        f.push(cell(&self.first_conflict));
         f.extend(self.finality.iter().map(cell));
         f.extend(self.polls.iter().map(cell));
         f.push(self.events.to_string());
@@ -125,12 +130,13 @@ impl RunRecord {
             honest_finalized: f64_at(1)?,
             agreement: bool_at(2)?,
             safety_violation: bool_at(3)?,
-            finality: [opt_at(4)?, opt_at(5)?, opt_at(6)?, opt_at(7)?],
-            polls: [opt_at(8)?, opt_at(9)?],
-            events: u64_at(10)?,
-            messages: u64_at(11)?,
-            virtual_time_ms: f64_at(12)?,
-            digest: at(13).to_string(),
+            first_conflict: opt_at(4)?,
+            finality: [opt_at(5)?, opt_at(6)?, opt_at(7)?, opt_at(8)?],
+            polls: [opt_at(9)?, opt_at(10)?],
+            events: u64_at(11)?,
+            messages: u64_at(12)?,
+            virtual_time_ms: f64_at(13)?,
+            digest: at(14).to_string(),
         })
     }
 }
@@ -145,6 +151,7 @@ pub fn runs_header(keys: &[String], mode: Mode) -> Vec<String> {
             "honest_finalized",
             "agreement",
             "safety_violation",
+            &format!("first_conflict_{u}"),
             &format!("finality_p50_{u}"),
             &format!("finality_p90_{u}"),
             &format!("finality_p99_{u}"),
@@ -175,6 +182,8 @@ pub fn points_header(keys: &[String], mode: Mode) -> Vec<String> {
             &format!("finality_p99_{u}"),
             "safety_violation_share",
             "finished_share",
+            "stalled_share",
+            &format!("first_conflict_p50_{u}"),
         ]
         .map(String::from),
     );
@@ -236,6 +245,14 @@ fn point_row(group: &[(usize, RunRecord)]) -> Vec<String> {
         group.iter().filter(|(_, r)| r.safety_violation).count(),
     ));
     row.push(share(group.iter().filter(|(_, r)| r.finished()).count()));
+    row.push(share(
+        group
+            .iter()
+            .filter(|(_, r)| r.honest_finalized == 0.0)
+            .count(),
+    ));
+    let mut conflicts: Vec<f64> = group.iter().filter_map(|(_, r)| r.first_conflict).collect();
+    row.push(Percentiles::of(&mut conflicts).map_or(String::new(), |p| p.p50.to_string()));
     row
 }
 
@@ -252,6 +269,7 @@ mod tests {
             honest_finalized: finalized,
             agreement: true,
             safety_violation: seed == 2,
+            first_conflict: (seed == 2).then_some(12.5),
             finality: [f(p50), f(p50 + 1.0), f(p50 + 2.0), f(p50 + 3.0)],
             polls: [f(20.0), f(25.0)],
             events: 100,
@@ -290,7 +308,7 @@ mod tests {
         ];
         let text = String::from_utf8(points_csv(&header, &recs, 2)).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[1], "10,2,2,200,100,300,300,0.5,0.5");
-        assert_eq!(lines[2], "20,1,0,,,,,0,0");
+        assert_eq!(lines[1], "10,2,2,200,100,300,300,0.5,0.5,0,12.5");
+        assert_eq!(lines[2], "20,1,0,,,,,0,0,1,");
     }
 }
