@@ -24,6 +24,14 @@ done
   --vary params.alpha_confidence=11..15:1 --vary params.beta=5,10,20 \
   --seeds "$seeds" --out "$out/safety"
 "$bin" plot "$out/liveness-n2000" --out "$out/liveness-threshold-n2000.svg" >/dev/null
+# The stall-rate plot needs matplotlib: PYTHON may name an interpreter that has it (the
+# luxsim package's `pictures` extra, e.g. target/test-venv/bin/python).
+py=${PYTHON:-python3}
+if "$py" -c "import matplotlib" 2>/dev/null; then
+  "$py" experiments/stall_plot.py "$out" "$out/stall-rate.svg" >/dev/null
+else
+  echo "no matplotlib in $py: skipped $out/stall-rate.svg (set PYTHON=... to draw it)" >&2
+fi
 python3 - "$out" <<'PY'
 import csv, math, sys
 out = sys.argv[1]

@@ -157,3 +157,62 @@ fn the_shipped_compose_node_files_run_as_a_cluster_on_loopback() {
     assert_eq!(status, 200);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_adversaries_of_the_literature_run_on_sockets_with_the_feed_as_their_view() {
+    // balance-simple, balance-informed and split (docs/adversaries.md) as processes: each
+    // Byzantine node answers every query it gets and builds its view from the vote feed.
+    for strategy in ["balance-simple", "balance-informed", "split"] {
+        let (s, out) = run_cluster(
+            &format!("cluster-{strategy}"),
+            &format!(
+                r#"
+name = "cluster-{strategy}"
+seed = 5
+engine = "snowball"
+[params]
+preset = "testnet"
+[network]
+nodes = 10
+poll_timeout = "300ms"
+[workload]
+choices = 2
+initial = [0.5, 0.5]
+[byzantine]
+count = 2
+strategy = "{strategy}"
+"#
+            ),
+        );
+        assert_eq!(s["byzantine"]["strategy"], strategy, "{s:#}");
+        assert_eq!(s["honest"], 8);
+        let ids: Vec<u64> = s["byzantine"]["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 2);
+        let lines = std::fs::read_to_string(out.join("nodes.jsonl")).unwrap();
+        let nodes: Vec<Value> = lines
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(nodes.len(), 10, "{lines}");
+        for n in nodes
+            .iter()
+            .filter(|n| ids.contains(&n["node"].as_u64().unwrap()))
+        {
+            assert_eq!(n["byzantine"], strategy, "{n}");
+            // Every query answered, but for one caught by the shutdown.
+            let received = n["queries_received"].as_u64().unwrap();
+            let sent = n["answers_sent"].as_u64().unwrap();
+            assert!(sent > 0 && sent <= received && sent + 2 >= received, "{n}");
+            assert!(
+                n["votes_received"].as_u64().unwrap() > 0,
+                "no feed, no view: {n}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(out.parent().unwrap());
+    }
+}
