@@ -1,6 +1,7 @@
 # `luxsim node` in a container (docs/bridge.md, "Docker").
 #   docker build -t luxsim .
-#   docker run --rm -v $PWD/examples/node.toml:/etc/luxsim/node.toml:ro luxsim
+#   docker run --rm -v $PWD/deploy/compose/node-0.yaml:/etc/luxsim/node.yaml:ro luxsim
+# (a TOML file works too: mount it and pass `node --config /etc/luxsim/node.toml`).
 # The node stops cleanly on `docker stop` (SIGTERM) and writes its summary line.
 FROM rust:1.95-bookworm AS build
 # The bridge links the system libzmq (built with libsodium: CURVE works).
@@ -15,7 +16,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libzmq5 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/luxsim /usr/local/bin/luxsim
 # Poll protocol (ROUTER), vote feed (PUB), /metrics and /health (HTTP): the ports of the
-# sample configs; a node file may choose others.
-EXPOSE 7000 7100 9100
+# compose node files; a node file may choose others.
+EXPOSE 7000 7100 9100 9200
 ENTRYPOINT ["luxsim"]
-CMD ["node", "--config", "/etc/luxsim/node.toml"]
+CMD ["node", "--config", "/etc/luxsim/node.yaml"]

@@ -10,7 +10,7 @@ printf '\x01\x00\x00\x00\x00\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00\x06\x00
 printf 'LX\x01\x01\x00\x00\x01\x02\x00\x00\x00\x07\x00\x00\x00\x00\x3b\x9a\xca\x00' > corpus/frame/query
 printf 'LX\x01\x02\x00\x00\x00\x03\xde\xad\xbe\xef\x00\x00\x00\x01' > corpus/frame/answer
 cp "$root"/scenarios/*.toml "$root"/deploy/cluster-20.toml corpus/scenario/
-cp "$root"/examples/node.toml "$root"/deploy/compose/node-*.toml corpus/node_file/
+cp "$root"/examples/node.toml corpus/node_file/
 printf 'time_ns,node,kind,peer,request,choice,count,answers\n1,2,poll,,3,1,15,20\n5,2,decide,,,1,,\n' > corpus/trace/csv
 cp "$root"/results/baseline.json corpus/baseline/
 echo "seeded $(find corpus -type f | wc -l) files under fuzz/corpus/"

@@ -250,12 +250,29 @@ enum Command {
     /// Run one node over ZeroMQ (config: see docs/bridge.md) until SIGINT or SIGTERM.
     #[cfg(feature = "bridge")]
     Node {
-        /// The node file (TOML).
+        /// The node file: YAML when it ends in .yaml or .yml, else TOML.
         #[arg(long)]
         config: PathBuf,
         /// Also stop cleanly when stdin closes (used by `luxsim cluster`).
         #[arg(long)]
         exit_on_stdin_close: bool,
+        /// Only check the file (exit 0, or 2 with the error) and log what the node would
+        /// warn about; start nothing.
+        #[arg(long)]
+        check: bool,
+        /// Log level on stderr: error, warn, info, debug or trace (any case) [default:
+        /// RUST_LOG, else the file's log_level, else info].
+        #[arg(long, value_name = "LEVEL")]
+        log_level: Option<log::Level>,
+        /// Log format on stderr [default: the file's log_format, else text].
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        log_format: Option<crate::bridge::LogFormat>,
+        /// Serve /metrics on this port (0: any), instead of the file's metrics_port.
+        #[arg(long, value_name = "PORT")]
+        metrics_port: Option<u16>,
+        /// Serve /health on a port of its own (0: any), instead of the file's health_port.
+        #[arg(long, value_name = "PORT")]
+        health_port: Option<u16>,
     },
     /// Print a fresh CURVE key pair for a node file (secret_key, and public_key for peers).
     #[cfg(feature = "bridge")]
@@ -372,7 +389,20 @@ pub fn main() -> ExitCode {
         Command::Node {
             config,
             exit_on_stdin_close,
-        } => crate::bridge::node_command(&config, exit_on_stdin_close),
+            check,
+            log_level,
+            log_format,
+            metrics_port,
+            health_port,
+        } => crate::bridge::node_command(&crate::bridge::NodeArgs {
+            config,
+            exit_on_stdin_close,
+            check,
+            log_level,
+            log_format,
+            metrics_port,
+            health_port,
+        }),
         #[cfg(feature = "bridge")]
         Command::Keygen => crate::bridge::keygen_command(),
         #[cfg(feature = "bridge")]

@@ -40,6 +40,7 @@ pub mod node; // the validators: sans-I/O state machines, stake sampling, Byzant
 pub mod plot; // plots, network graphs, reports
 pub mod sim; // the simulator: scenarios, event and lockstep modes, traces, summaries
 mod util; // atomic outputs, signals, stdout, TOML locations
+pub mod wire; // the frames validators exchange on sockets: pure codecs
 
 pub use api::{
     Block, BlockError, Consensus, ConsensusError, EngineOptions, EngineType, Stats, Vote,

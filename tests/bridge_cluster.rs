@@ -100,15 +100,15 @@ finalized = 1.0
 
 #[test]
 fn the_shipped_compose_node_files_run_as_a_cluster_on_loopback() {
-    // deploy/compose/node-*.toml as written, with the service names and container ports
+    // deploy/compose/node-*.yaml as written, with the service names and container ports
     // mapped onto 127.0.0.1 (Docker itself does not run here).
     let dir = temp_dir("compose");
-    let ports = luxsim::bridge::free_ports(15).unwrap();
+    let ports = luxsim::bridge::free_ports(20).unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut nodes = Vec::new();
     for i in 0..5 {
         let mut text =
-            std::fs::read_to_string(root.join(format!("deploy/compose/node-{i}.toml"))).unwrap();
+            std::fs::read_to_string(root.join(format!("deploy/compose/node-{i}.yaml"))).unwrap();
         for j in 0..5 {
             text = text
                 .replace(
@@ -129,12 +129,16 @@ fn the_shipped_compose_node_files_run_as_a_cluster_on_loopback() {
                 "tcp://0.0.0.0:7100",
                 &format!("tcp://127.0.0.1:{}", ports[5 + i]),
             )
-            .replace("metrics_host = \"0.0.0.0\"", "metrics_host = \"127.0.0.1\"")
+            .replace("metrics_host: \"0.0.0.0\"", "metrics_host: \"127.0.0.1\"")
             .replace(
-                "metrics_port = 9100",
-                &format!("metrics_port = {}", ports[10 + i]),
+                "metrics_port: 9100",
+                &format!("metrics_port: {}", ports[10 + i]),
+            )
+            .replace(
+                "health_port: 9200",
+                &format!("health_port: {}", ports[15 + i]),
             );
-        let path = dir.join(format!("node-{i}.toml"));
+        let path = dir.join(format!("node-{i}.yaml"));
         std::fs::write(&path, text).unwrap();
         nodes.push(NodeProc::start(&path));
     }
@@ -153,7 +157,7 @@ fn the_shipped_compose_node_files_run_as_a_cluster_on_loopback() {
         choices.push(d["choice"].as_u64().unwrap());
     }
     assert!(choices.windows(2).all(|w| w[0] == w[1]), "{choices:?}");
-    let (status, _) = http_get(&format!("127.0.0.1:{}", ports[10]), "/health");
+    let (status, _) = http_get(&format!("127.0.0.1:{}", ports[15]), "/health");
     assert_eq!(status, 200);
     let _ = std::fs::remove_dir_all(dir);
 }

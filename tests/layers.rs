@@ -11,8 +11,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("api", &["engine"]),
     ("node", &["engine", "api"]),
     ("util", &[]),
+    ("wire", &["node"]),
     ("sim", &["engine", "api", "node", "util"]),
-    ("bridge", &["engine", "api", "node", "util", "sim"]),
+    ("bridge", &["engine", "api", "node", "util", "sim", "wire"]),
     ("experiment", &["engine", "api", "node", "util", "sim"]),
     (
         "plot",
@@ -25,6 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "api",
             "node",
             "util",
+            "wire",
             "sim",
             "bridge",
             "experiment",

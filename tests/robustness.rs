@@ -324,14 +324,7 @@ fn bridge_frames_and_node_files() {
             assert_eq!(f.encode(), b, "decode then encode gives the bytes back");
         }
     });
-    let seeds: Vec<Vec<u8>> = [
-        "examples/node.toml",
-        "deploy/compose/node-0.toml",
-        "deploy/compose/node-4.toml",
-    ]
-    .iter()
-    .map(|p| shipped(p))
-    .collect();
+    let seeds: Vec<Vec<u8>> = ["examples/node.toml"].iter().map(|p| shipped(p)).collect();
     feed("NodeFile::parse", 13, &seeds, |b| {
         let Ok(text) = std::str::from_utf8(b) else {
             return;
@@ -341,6 +334,21 @@ fn bridge_frames_and_node_files() {
             if !m.starts_with("cannot read") {
                 assert_located(&m, "n.toml", text);
             }
+        }
+    });
+    // The YAML layout: never a panic, every error located, never a TOML error.
+    let seeds: Vec<Vec<u8>> = ["examples/config.yaml", "deploy/compose/node-0.yaml"]
+        .iter()
+        .map(|p| shipped(p))
+        .collect();
+    feed("NodeFile::parse_yaml", 14, &seeds, |b| {
+        let Ok(text) = std::str::from_utf8(b) else {
+            return;
+        };
+        if let Err(e) = NodeFile::parse_yaml(text, "n.yaml") {
+            let m = e.to_string();
+            assert_located(&m, "n.yaml", text);
+            assert!(!m.contains("TOML"), "{m}");
         }
     });
 }

@@ -1,20 +1,54 @@
-//! `node.toml`: one bridge node's id, sockets, peers, engine and parameters (`docs/bridge.md`).
+//! `node.toml` (or `config.yaml`): one bridge node's id, sockets, peers, engine and
+//! parameters (`docs/bridge.md`).
 //!
-//! [`NodeFile`] is the file as written; [`NodeFile::parse`] checks it and resolves it into
-//! [`NodeSettings`]. Errors name the file, line and column of the offending key, like
-//! scenario errors do.
+//! [`NodeFile`] is the file as written in TOML; [`NodeFile::parse`] checks it and resolves
+//! it into [`NodeSettings`] (`config_check.rs`). A YAML file (`config_yaml.rs`) is read
+//! into the same `NodeFile` and checked by the same rules. Errors name the file, line and
+//! column of the offending key, like scenario errors do.
 
+use super::config_check::{Ctx, Locator};
 use super::ledger_config::LedgerFile;
 use super::security::{Key, Keys};
 #[cfg(test)]
 use crate::node::ledger::LedgerKind;
-use crate::node::{Sampling, StakeSampler, Strategy};
-use crate::util::toml_span::{line_column, Tree};
+use crate::node::{Sampling, Strategy};
+use crate::util::toml_span::Tree;
 use crate::{ConsensusParams, Protocol, Shape};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
+
+/// How the node writes its log on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per record.
+    #[default]
+    Text,
+    /// One JSON object per line: `ts`, `level`, `target`, `msg`.
+    Json,
+}
+
+/// The two languages a node file may be written in, told by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// `.toml`, and any name that is not `.yaml` or `.yml`.
+    Toml,
+    /// `.yaml` or `.yml` (any case).
+    Yaml,
+}
+
+impl FileFormat {
+    /// The format of the file at `path`: YAML for `.yaml` and `.yml`, else TOML.
+    pub fn of(path: &Path) -> FileFormat {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext.eq_ignore_ascii_case("yaml") || ext.eq_ignore_ascii_case("yml") {
+            FileFormat::Yaml
+        } else {
+            FileFormat::Toml
+        }
+    }
+}
 
 /// A peer as written in `[[peers]]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,12 +99,24 @@ pub struct NodeFile {
     /// Vote feeds to subscribe to (counted as votes received).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub feed_connect: Vec<String>,
-    /// Port of the HTTP endpoint serving `/metrics` and `/health`; none when absent.
+    /// Port of the HTTP endpoint serving `/metrics` (and `/health` when `health_port` is
+    /// absent); none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_port: Option<u16>,
-    /// Address the HTTP endpoint binds (default `127.0.0.1`).
+    /// Address the HTTP endpoints bind (default `127.0.0.1`).
     #[serde(default = "localhost")]
     pub metrics_host: String,
+    /// Port of an HTTP endpoint of its own for `/health`; none: `/health` is on
+    /// `metrics_port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_port: Option<u16>,
+    /// The log level (error, warn, info, debug, trace; any case), below `--log-level` and
+    /// `RUST_LOG`; default info.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<log::Level>,
+    /// The log format, `text` or `json`, below `--log-format`; default text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
     /// slush, snowflake or snowball.
     #[serde(default = "snowball")]
     pub engine: Protocol,
@@ -126,22 +172,22 @@ pub struct NodeFile {
     pub ledger: Option<LedgerFile>,
 }
 
-fn one() -> f64 {
+pub(super) fn one() -> f64 {
     1.0
 }
-fn stake_unit() -> f64 {
+pub(super) fn stake_unit() -> f64 {
     crate::node::STAKE_UNIT
 }
 fn one_usize() -> usize {
     1
 }
-fn localhost() -> String {
+pub(super) fn localhost() -> String {
     "127.0.0.1".into()
 }
 fn snowball() -> Protocol {
     Protocol::Snowball
 }
-fn one_second() -> Duration {
+pub(super) fn one_second() -> Duration {
     Duration::from_secs(1)
 }
 
@@ -181,272 +227,47 @@ impl NodeSettings {
     }
 }
 
-/// Why a node file could not be loaded: the located-TOML error scenarios share (never
-/// `BadOverride`: node files take no `--set`).
+/// Why a node file could not be loaded: the located error scenarios share (never
+/// `BadOverride`: node files take no `--set`), for TOML and YAML files alike.
 pub type ConfigError = crate::util::toml_span::TomlError;
 
-/// A file being checked: its name, text and key spans.
-pub(super) struct Ctx<'a> {
-    origin: &'a str,
-    text: &'a str,
-    tree: Tree,
-}
-
-impl Ctx<'_> {
-    /// An `Invalid` error at the first of `paths` present in the file (else line 1).
-    pub(super) fn invalid(&self, paths: &[&str], message: impl Into<String>) -> ConfigError {
-        let offset = paths
-            .iter()
-            .find_map(|p| self.tree.span(p))
-            .map_or(0, |s| s.start);
-        let (line, column) = line_column(self.text, offset);
-        ConfigError::invalid(self.origin, line, column, message.into())
-    }
-}
-
-/// Checks a ZeroMQ TCP endpoint string: `tcp://HOST:PORT` (HOST a name, an IPv4 address,
-/// `[IPv6]` or `*`; PORT a number, or `*` / 0 for any when binding).
-pub fn check_endpoint(s: &str) -> Result<(), String> {
-    let bad =
-        |why: &str| format!("{s:?} is not a ZeroMQ endpoint such as tcp://127.0.0.1:7000 ({why})");
-    let rest = s
-        .strip_prefix("tcp://")
-        .ok_or_else(|| bad("only tcp:// is supported"))?;
-    let (host, port) = rest.rsplit_once(':').ok_or_else(|| bad("no :PORT"))?;
-    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
-        None => {
-            host == "*"
-                || (!host.is_empty()
-                    && host
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)))
-        }
-    };
-    if !host_ok {
-        return Err(bad("bad host"));
-    }
-    if port != "*" && port.parse::<u16>().is_err() {
-        return Err(bad("the port must be a number from 0 to 65535, or *"));
-    }
-    Ok(())
-}
-
 impl NodeFile {
-    /// Reads and checks the node file at `path`.
+    /// Reads and checks the node file at `path`, YAML for `.yaml` and `.yml`, else TOML
+    /// ([`FileFormat::of`]).
     pub fn load(path: &Path) -> Result<NodeSettings, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::io(path, source))?;
-        NodeFile::parse(&text, &path.display().to_string())
+        let origin = path.display().to_string();
+        match FileFormat::of(path) {
+            FileFormat::Toml => NodeFile::parse(&text, &origin),
+            FileFormat::Yaml => NodeFile::parse_yaml(&text, &origin),
+        }
     }
 
-    /// Parses and checks node-file `text`; `origin` names it in errors.
+    /// Parses and checks TOML node-file `text`; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<NodeSettings, ConfigError> {
         let file: NodeFile = toml::from_str(text).map_err(|e| {
             ConfigError::syntax(origin, text, e.span().map_or(0, |s| s.start), e.message())
         })?;
         let cx = Ctx {
             origin,
-            text,
-            tree: toml::from_str(text).unwrap_or(Tree::Leaf),
+            at: Locator::Toml {
+                text,
+                tree: toml::from_str(text).unwrap_or(Tree::Leaf),
+            },
         };
+        file.check(&cx)
+    }
+
+    /// Parses and checks YAML node-file `text` (the layout of `docs/bridge.md`, "YAML");
+    /// `origin` names it in errors.
+    pub fn parse_yaml(text: &str, origin: &str) -> Result<NodeSettings, ConfigError> {
+        let (file, cx) = super::config_yaml::read(text, origin)?;
         file.check(&cx)
     }
 
     /// This file as TOML text (a seed above i64::MAX does not fit in TOML and is an error).
     pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
         toml::to_string(self)
-    }
-
-    fn check(self, cx: &Ctx) -> Result<NodeSettings, ConfigError> {
-        let f = &self;
-        if f.id > u32::from(u16::MAX) {
-            return Err(cx.invalid(&["id"], format!("id {} does not fit in 16 bits (compact votes carry u16 node ids; maximum 65535)", f.id)));
-        }
-        check_endpoint(&f.listen).map_err(|m| cx.invalid(&["listen"], format!("listen: {m}")))?;
-        if let Some(feed) = &f.feed {
-            check_endpoint(feed).map_err(|m| cx.invalid(&["feed"], format!("feed: {m}")))?;
-        }
-        for (i, a) in f.feed_connect.iter().enumerate() {
-            check_endpoint(a).map_err(|m| {
-                cx.invalid(
-                    &[&format!("feed_connect.{i}")],
-                    format!("feed_connect: {m}"),
-                )
-            })?;
-        }
-        let params = f.params.resolve().and_then(|p| p.validate().map(|()| p));
-        let params = params.map_err(|e| {
-            let key = e.field();
-            cx.invalid(
-                &[&format!("params.{key}"), "params"],
-                format!("params: {e}"),
-            )
-        })?;
-        let blocks: Vec<u16> = match (f.choices, &f.blocks) {
-            (Some(_), Some(_)) => {
-                return Err(cx.invalid(&["blocks"], "give either choices or blocks, not both"))
-            }
-            (Some(n), None) if !(1..=65536).contains(&n) => {
-                return Err(cx.invalid(
-                    &["choices"],
-                    format!("choices ({n}) must be between 1 and 65536 (block ids are u16)"),
-                ))
-            }
-            (Some(n), None) => (0..n).map(|c| c as u16).collect(),
-            (None, None) => vec![0, 1],
-            (None, Some(b)) => {
-                let mut seen = BTreeSet::new();
-                for (i, &id) in b.iter().enumerate() {
-                    let at = [format!("blocks.{i}")];
-                    let at = [at[0].as_str(), "blocks"];
-                    if id > u32::from(u16::MAX) {
-                        return Err(cx.invalid(
-                            &at,
-                            format!("block id {id} does not fit in 16 bits (maximum 65535)"),
-                        ));
-                    }
-                    if !seen.insert(id) {
-                        return Err(cx.invalid(&at, format!("block id {id} is listed twice")));
-                    }
-                }
-                if b.is_empty() {
-                    return Err(cx.invalid(&["blocks"], "blocks must name at least one block"));
-                }
-                b.iter().map(|&id| id as u16).collect()
-            }
-        };
-        if f.initial >= blocks.len() {
-            return Err(cx.invalid(
-                &["initial"],
-                format!(
-                    "initial ({}) must be a choice index below {}",
-                    f.initial,
-                    blocks.len()
-                ),
-            ));
-        }
-        if f.poll_timeout.is_zero() {
-            return Err(cx.invalid(&["poll_timeout"], "poll_timeout must be greater than 0"));
-        }
-        if let Some(b) = &f.byzantine {
-            if b.target >= blocks.len() {
-                return Err(cx.invalid(
-                    &["byzantine.target"],
-                    format!(
-                        "byzantine.target ({}) must be a choice index below {}",
-                        b.target,
-                        blocks.len()
-                    ),
-                ));
-            }
-        }
-        if let Some(l) = &f.ledger {
-            super::ledger_config::check_ledger(f, l, cx)?;
-        }
-        let stake_ok = |s: f64| s.is_finite() && s >= 0.0;
-        if !stake_ok(f.stake) {
-            return Err(cx.invalid(
-                &["stake"],
-                format!("stake ({}) must be a finite number >= 0", f.stake),
-            ));
-        }
-        let keys = match &f.secret_key {
-            Some(k) => Some(
-                Keys::from_secret_z85(k)
-                    .map_err(|e| cx.invalid(&["secret_key"], format!("secret_key: {e}")))?,
-            ),
-            None => None,
-        };
-        let mut validators = vec![(f.id, f.stake, keys.as_ref().map(Keys::public))];
-        for (i, p) in f.peers.iter().enumerate() {
-            let at = |key: &str| format!("peers.{i}.{key}");
-            if p.id > u32::from(u16::MAX) {
-                return Err(cx.invalid(
-                    &[&at("id")],
-                    format!("peer id {} does not fit in 16 bits (maximum 65535)", p.id),
-                ));
-            }
-            if p.id == f.id {
-                return Err(cx.invalid(
-                    &[&at("id")],
-                    format!("peer id {} is this node's own id", p.id),
-                ));
-            }
-            if validators.iter().any(|v| v.0 == p.id) {
-                return Err(cx.invalid(&[&at("id")], format!("peer id {} is listed twice", p.id)));
-            }
-            check_endpoint(&p.address)
-                .map_err(|m| cx.invalid(&[&at("address")], format!("peers.address: {m}")))?;
-            if !stake_ok(p.stake) {
-                return Err(cx.invalid(
-                    &[&at("stake")],
-                    format!("peer stake ({}) must be a finite number >= 0", p.stake),
-                ));
-            }
-            let public = match (&p.public_key, &keys) {
-                (Some(k), Some(_)) => Some(Key::from_z85(k).map_err(|e| {
-                    cx.invalid(&[&at("public_key")], format!("peers.public_key: {e}"))
-                })?),
-                (None, Some(_)) => {
-                    return Err(cx.invalid(
-                        &[&at("id")],
-                        format!(
-                            "peer {} has no public_key: with a secret_key, every peer needs one",
-                            p.id
-                        ),
-                    ))
-                }
-                (Some(_), None) => {
-                    return Err(cx.invalid(
-                        &[&at("public_key")],
-                        "a peer's public_key needs this node's own secret_key (luxsim keygen)",
-                    ))
-                }
-                (None, None) => None,
-            };
-            if public.is_some() && validators.iter().any(|v| v.2 == public) {
-                return Err(cx.invalid(
-                    &[&at("public_key")],
-                    format!("peer {}'s public_key is another validator's", p.id),
-                ));
-            }
-            validators.push((p.id, p.stake, public));
-        }
-        let sampleable: f64 = validators
-            .iter()
-            .filter(|v| f.self_sample || v.0 != f.id)
-            .map(|v| v.1)
-            .sum();
-        if sampleable <= 0.0 {
-            return Err(cx.invalid(
-                &["peers", "id"],
-                "no stake to sample: add peers with positive stake",
-            ));
-        }
-        validators.sort_by_key(|v| v.0);
-        let stakes: Vec<f64> = validators.iter().map(|v| v.1).collect();
-        if let Err(e) = StakeSampler::new(&stakes, f.sampling, f.stake_unit) {
-            return Err(cx.invalid(&["stake_unit", "stake"], e.to_string()));
-        }
-        if let Some(l) = &f.ledger {
-            for (i, p) in l.proposers.iter().enumerate() {
-                if !validators.iter().any(|v| v.0 == *p) {
-                    return Err(cx.invalid(
-                        &[&format!("ledger.proposers.{i}"), "ledger.proposers"],
-                        format!("ledger.proposers: {p} is neither this node nor a peer"),
-                    ));
-                }
-            }
-        }
-        Ok(NodeSettings {
-            params,
-            blocks,
-            validators: validators.iter().map(|v| v.0).collect(),
-            stakes,
-            public_keys: validators.iter().map(|v| v.2).collect(),
-            keys,
-            file: self,
-        })
     }
 }
 
@@ -563,14 +384,46 @@ stake = 2.0
 
     #[test]
     fn shipped_samples_load() {
-        let samples = [
-            include_str!("../../examples/node.toml"),
-            include_str!("../../deploy/compose/node-0.toml"),
-            include_str!("../../deploy/compose/node-4.toml"),
+        let s = NodeFile::parse(include_str!("../../examples/node.toml"), "node.toml").unwrap();
+        assert_eq!(s.validators.len(), s.file.peers.len() + 1);
+        // The compose cluster's files (compose.yaml): five nodes with CURVE keys.
+        let compose = [
+            include_str!("../../deploy/compose/node-0.yaml"),
+            include_str!("../../deploy/compose/node-1.yaml"),
+            include_str!("../../deploy/compose/node-2.yaml"),
+            include_str!("../../deploy/compose/node-3.yaml"),
+            include_str!("../../deploy/compose/node-4.yaml"),
         ];
-        for text in samples {
-            let s = NodeFile::parse(text, "sample.toml").unwrap();
-            assert_eq!(s.validators.len(), s.file.peers.len() + 1);
+        for (i, text) in compose.into_iter().enumerate() {
+            let s = NodeFile::parse_yaml(text, "node.yaml").unwrap();
+            assert_eq!(
+                (s.file.id, &s.validators[..]),
+                (i as u32, &[0, 1, 2, 3, 4][..])
+            );
+            assert!(s.keys.is_some() && s.public_keys.iter().all(Option::is_some));
+            let ports = (s.file.metrics_port, s.file.health_port);
+            assert_eq!(ports, (Some(9100), Some(9200)));
+            assert_eq!(
+                (s.params.k, s.params.alpha_confidence, s.params.beta),
+                (4, 4, 4)
+            );
+        }
+        // The docs' config.yaml on one machine: three nodes that list one another.
+        let yaml = [
+            include_str!("../../examples/config.yaml"),
+            include_str!("../../examples/config-1.yaml"),
+            include_str!("../../examples/config-2.yaml"),
+        ];
+        for (i, text) in yaml.into_iter().enumerate() {
+            let s = NodeFile::parse_yaml(text, "sample.yaml").unwrap();
+            assert_eq!((s.file.id, &s.validators[..]), (i as u32, &[0, 1, 2][..]));
+            assert_eq!(s.file.listen, format!("tcp://127.0.0.1:{}", 5555 + i));
+            for p in &s.file.peers {
+                assert_eq!(p.address, format!("tcp://127.0.0.1:{}", 5555 + p.id));
+            }
+            let ports = (s.file.metrics_port, s.file.health_port);
+            assert_eq!(ports, (Some(8000 + i as u16), Some(8080 + i as u16)));
+            assert_eq!((s.params.k, s.params.alpha_confidence), (20, 15));
         }
     }
 }

@@ -9,7 +9,6 @@
 
 use super::config::NodeSettings;
 use super::feed::Network;
-use super::frame::{Frame, FrameError};
 use super::health::Health;
 use super::metrics::{DropReason, Metrics};
 use super::node::{Event, NodeReport, Sockets};
@@ -20,6 +19,7 @@ use crate::node::decision::{Input, Message, Output, Report, Timer};
 use crate::node::StakeSampler;
 use crate::node::{Adversary, Reply, View};
 use crate::node::{Node, Validator};
+use crate::wire::{Frame, FrameError};
 use crate::{EngineType, Protocol, Vote, VoteType};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -377,7 +377,13 @@ impl Driver {
                 debug_assert!(false, "a single-decision node never broadcasts");
                 self.metrics.drop_frame(DropReason::Unroutable);
             }
-            Output::PollRecorded { request, count, .. } => {
+            Output::PollRecorded {
+                request,
+                top,
+                count,
+                answers,
+            } => {
+                log::debug!("poll {request} recorded: {count} of {answers} answers for {top}");
                 self.metrics.polls.inc();
                 if count as usize >= self.s.params.alpha_confidence {
                     self.metrics.polls_successful.inc();

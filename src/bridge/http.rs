@@ -54,11 +54,12 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Binds `address` (`host:port`) and serves `/metrics` (from `metrics`) and `/health`
-    /// (judged by `health`, or always 200 when there is none).
+    /// Binds `address` (`host:port`) and serves `/metrics` (from `metrics`), `/health`
+    /// (judged by `health`) and `POST /propose` (into `submit`), each only when given (else
+    /// 404).
     pub fn start(
         address: &str,
-        metrics: Metrics,
+        metrics: Option<Metrics>,
         health: Option<Health>,
         submit: Option<Submit>,
     ) -> Result<HttpServer, BridgeError> {
@@ -105,6 +106,58 @@ impl HttpServer {
     }
 }
 
+/// The node's HTTP endpoints: `/metrics` (and `POST /propose`) on `metrics_port`, `/health`
+/// on `health_port`, or beside `/metrics` when `health_port` is absent or the same port.
+#[derive(Default)]
+pub struct Endpoints {
+    /// The endpoint on `metrics_port`.
+    pub metrics: Option<HttpServer>,
+    /// The endpoint of `/health` alone, on `health_port`.
+    pub health: Option<HttpServer>,
+}
+
+impl Endpoints {
+    /// Starts the endpoints `metrics_port` and `health_port` ask for, on `host`.
+    pub fn start(
+        host: &str,
+        metrics_port: Option<u16>,
+        health_port: Option<u16>,
+        metrics: &Metrics,
+        health: &Health,
+        submit: Option<Submit>,
+    ) -> Result<Endpoints, BridgeError> {
+        // One port for both: /health beside /metrics, as without a health_port.
+        let apart = health_port.filter(|&h| metrics_port.is_none_or(|m| h != m || h == 0));
+        let metrics = match metrics_port {
+            Some(port) => Some(HttpServer::start(
+                &format!("{host}:{port}"),
+                Some(metrics.clone()),
+                apart.is_none().then(|| health.clone()),
+                submit,
+            )?),
+            None => None,
+        };
+        let health = match apart {
+            Some(port) => Some(HttpServer::start(
+                &format!("{host}:{port}"),
+                None,
+                Some(health.clone()),
+                None,
+            )?),
+            None => None,
+        };
+        Ok(Endpoints { metrics, health })
+    }
+
+    /// The address `/health` is served on, if any.
+    pub fn health_address(&self) -> Option<&str> {
+        self.health
+            .as_ref()
+            .or(self.metrics.as_ref())
+            .map(|h| h.address.as_str())
+    }
+}
+
 impl Drop for HttpServer {
     fn drop(&mut self) {
         if let Some(s) = self.stop.take() {
@@ -118,7 +171,7 @@ impl Drop for HttpServer {
 
 /// What every connection's task reads.
 struct Shared {
-    metrics: Metrics,
+    metrics: Option<Metrics>,
     health: Option<Health>,
     submit: Option<Submit>,
     /// The id the next proposal without one gets.
@@ -154,7 +207,7 @@ async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
 }
 
 fn respond(req: &Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
-    let (metrics, health) = (&shared.metrics, shared.health.as_ref());
+    let (metrics, health) = (shared.metrics.as_ref(), shared.health.as_ref());
     let reply = |status: StatusCode, content_type: &str, body: String| {
         let head = req.method() == Method::HEAD;
         let mut r = Response::new(Full::new(if head {
@@ -179,14 +232,14 @@ fn respond(req: &Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
             "only GET and HEAD\n".into(),
         );
     }
-    match req.uri().path() {
-        "/metrics" => reply(
+    match (req.uri().path(), metrics, health) {
+        ("/metrics", Some(metrics), _) => reply(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
             metrics.render(),
         ),
-        "/health" => {
-            let (ok, body) = health.map_or((true, "ok\n".to_string()), Health::check);
+        ("/health", _, Some(health)) => {
+            let (ok, body) = health.check();
             let status = if ok {
                 StatusCode::OK
             } else {
@@ -194,11 +247,21 @@ fn respond(req: &Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
             };
             reply(status, "text/plain; charset=utf-8", body)
         }
-        _ => reply(
-            StatusCode::NOT_FOUND,
-            "text/plain",
-            "try /metrics, /health or POST /propose\n".into(),
-        ),
+        _ => {
+            let served: Vec<&str> = [
+                metrics.map(|_| "/metrics"),
+                health.map(|_| "/health"),
+                shared.submit.as_ref().map(|_| "POST /propose"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            reply(
+                StatusCode::NOT_FOUND,
+                "text/plain",
+                format!("not here; this port serves {}\n", served.join(", ")),
+            )
+        }
     }
 }
 
@@ -208,7 +271,8 @@ fn propose(req: &Request<Incoming>, shared: &Shared) -> (StatusCode, String) {
     let Some(submit) = &shared.submit else {
         return (
             StatusCode::NOT_FOUND,
-            "this node keeps no ledger: /propose is for [ledger] nodes\n".into(),
+            "no /propose here: it is for ledger nodes (chain or dag), on their metrics_port\n"
+                .into(),
         );
     };
     if req.method() != Method::POST {
@@ -282,10 +346,10 @@ pub fn parse_proposal(query: &str, kind: LedgerKind) -> Result<Proposal, String>
             Err("a chain block carries no txs and is not anchored".into())
         }
         LedgerKind::Dag if txs.is_empty() => Err("a vertex needs txs=TX:KEY,...".into()),
-        LedgerKind::Dag if txs.len() > super::ledger_frame::MAX_VERTEX_TXS => Err(format!(
+        LedgerKind::Dag if txs.len() > crate::wire::MAX_VERTEX_TXS => Err(format!(
             "{} txs: a vertex carries at most {}",
             txs.len(),
-            super::ledger_frame::MAX_VERTEX_TXS
+            crate::wire::MAX_VERTEX_TXS
         )),
         _ => Ok(Proposal { id, txs, anchored }),
     }
@@ -338,10 +402,12 @@ mod tests {
             me: 0,
             self_sample: false,
             sampling: crate::node::Sampling::Validators,
+            stake_unit: crate::node::STAKE_UNIT,
             k: 3,
             alpha_confidence: 2,
         };
-        let server = HttpServer::start("127.0.0.1:0", Metrics::new(), Some(health), None).unwrap();
+        let server =
+            HttpServer::start("127.0.0.1:0", Some(Metrics::new()), Some(health), None).unwrap();
         // 64 connections that never send a byte (twice the old server's limit).
         let since = std::time::Instant::now();
         let idle: Vec<_> = (0..64)
@@ -365,5 +431,48 @@ mod tests {
             let e = s.read(&mut b).expect_err("still open, nothing sent");
             assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
         }
+    }
+
+    #[test]
+    fn health_has_a_port_of_its_own_unless_it_is_metrics_port() {
+        let health = Health {
+            connected: [false, true].iter().map(|&f| AtomicBool::new(f)).collect(),
+            stakes: vec![1.0; 2],
+            me: 0,
+            self_sample: false,
+            sampling: crate::node::Sampling::Stake,
+            stake_unit: crate::node::STAKE_UNIT,
+            k: 1,
+            alpha_confidence: 1,
+        };
+        let status = |addr: &str, path: &str| get(addr, path)[9..12].to_string();
+        let m = Metrics::new();
+        // Two ports: each serves its own path only.
+        let e = Endpoints::start("127.0.0.1", Some(0), Some(0), &m, &health, None).unwrap();
+        let (metrics, apart) = (e.metrics.as_ref().unwrap(), e.health.as_ref().unwrap());
+        assert_ne!(metrics.address, apart.address);
+        assert_eq!(e.health_address(), Some(apart.address.as_str()));
+        assert_eq!(status(&metrics.address, "/metrics"), "200");
+        assert_eq!(status(&metrics.address, "/health"), "404");
+        assert_eq!(status(&apart.address, "/health"), "200");
+        let body = get(&apart.address, "/metrics");
+        assert!(
+            body.starts_with("HTTP/1.1 404") && body.ends_with("this port serves /health\n"),
+            "{body}"
+        );
+        // The same port for both: one endpoint, as without a health port.
+        let port: u16 = metrics.address.rsplit(':').next().unwrap().parse().unwrap();
+        drop(e);
+        let e = Endpoints::start("127.0.0.1", Some(port), Some(port), &m, &health, None).unwrap();
+        assert!(e.health.is_none());
+        let one = &e.metrics.as_ref().unwrap().address;
+        assert_eq!(
+            (status(one, "/metrics"), status(one, "/health")),
+            ("200".into(), "200".into())
+        );
+        // Health alone.
+        let e = Endpoints::start("127.0.0.1", None, Some(0), &m, &health, None).unwrap();
+        assert!(e.metrics.is_none());
+        assert_eq!(status(e.health_address().unwrap(), "/health"), "200");
     }
 }

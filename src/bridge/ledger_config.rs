@@ -1,10 +1,12 @@
-//! `[ledger]` in `node.toml`: a chain or DAG validator's kind, its slot schedule and its
-//! workload (`docs/bridge.md`, "Ledger nodes"), and the rules it is checked by.
+//! `[ledger]` in `node.toml` (`consensus.engine: chain` or `dag` and `consensus.ledger` in
+//! YAML): a chain or DAG validator's kind, its slot schedule and its workload
+//! (`docs/bridge.md`, "Ledger nodes"), and the rules it is checked by.
 
-use super::config::{ConfigError, Ctx, NodeFile};
-use super::ledger_frame::{MAX_VERTEX_PARENTS, MAX_VERTEX_TXS};
+use super::config::{ConfigError, NodeFile};
+use super::config_check::Ctx;
 use crate::node::ledger::LedgerKind;
 use crate::node::Strategy;
+use crate::wire::{MAX_VERTEX_PARENTS, MAX_VERTEX_TXS};
 use crate::Protocol;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -47,6 +49,24 @@ pub struct LedgerFile {
     pub workload_seed: u64,
 }
 
+impl LedgerFile {
+    /// A ledger of `kind` with every other key at its default.
+    pub fn of_kind(kind: LedgerKind) -> LedgerFile {
+        LedgerFile {
+            kind,
+            block_protocol: snowflake(),
+            block_interval: tenth_second(),
+            proposers: Vec::new(),
+            heights: 0,
+            transactions: 0,
+            batch: ten(),
+            parents: three(),
+            conflicts: 0.0,
+            workload_seed: 0,
+        }
+    }
+}
+
 fn snowflake() -> Protocol {
     Protocol::Snowflake
 }
@@ -62,15 +82,22 @@ fn three() -> usize {
 
 /// The rules of `[ledger]` that need no validator set.
 pub(super) fn check_ledger(f: &NodeFile, l: &LedgerFile, cx: &Ctx) -> Result<(), ConfigError> {
+    // What TOML calls a [ledger] node, YAML calls an engine.
+    let ledger_node = if cx.is_yaml() {
+        "a chain or dag node"
+    } else {
+        "a [ledger] node"
+    };
     if f.choices.is_some() || f.blocks.is_some() {
         let at = if f.choices.is_some() {
             "choices"
         } else {
             "blocks"
         };
+        let name = cx.name(at);
         return Err(cx.invalid(
             &[at],
-            format!("{at}: a [ledger] node decides blocks or vertices, not choices; remove {at}"),
+            format!("{name}: {ledger_node} decides blocks or vertices, not choices; remove {name}"),
         ));
     }
     if let Some(b) = f
@@ -81,7 +108,7 @@ pub(super) fn check_ledger(f: &NodeFile, l: &LedgerFile, cx: &Ctx) -> Result<(),
         return Err(cx.invalid(
             &["byzantine.strategy"],
             format!(
-                "byzantine.strategy: a [ledger] node on sockets plays only silent, not {}",
+                "byzantine.strategy: {ledger_node} on sockets plays only silent, not {}",
                 b.strategy.name()
             ),
         ));
@@ -89,14 +116,18 @@ pub(super) fn check_ledger(f: &NodeFile, l: &LedgerFile, cx: &Ctx) -> Result<(),
     if l.block_interval.is_zero() {
         return Err(cx.invalid(
             &["ledger.block_interval"],
-            "ledger.block_interval must be greater than 0",
+            format!(
+                "{} must be greater than 0",
+                cx.name("ledger.block_interval")
+            ),
         ));
     }
     if !(1..=MAX_VERTEX_TXS).contains(&l.batch) {
         return Err(cx.invalid(
             &["ledger.batch"],
             format!(
-                "ledger.batch ({}) must be between 1 and {MAX_VERTEX_TXS}",
+                "{} ({}) must be between 1 and {MAX_VERTEX_TXS}",
+                cx.name("ledger.batch"),
                 l.batch
             ),
         ));
@@ -105,7 +136,8 @@ pub(super) fn check_ledger(f: &NodeFile, l: &LedgerFile, cx: &Ctx) -> Result<(),
         return Err(cx.invalid(
             &["ledger.parents"],
             format!(
-                "ledger.parents ({}) must be between 1 and {MAX_VERTEX_PARENTS}",
+                "{} ({}) must be between 1 and {MAX_VERTEX_PARENTS}",
+                cx.name("ledger.parents"),
                 l.parents
             ),
         ));
@@ -113,18 +145,31 @@ pub(super) fn check_ledger(f: &NodeFile, l: &LedgerFile, cx: &Ctx) -> Result<(),
     if !(0.0..=1.0).contains(&l.conflicts) {
         return Err(cx.invalid(
             &["ledger.conflicts"],
-            format!("ledger.conflicts ({}) must be between 0 and 1", l.conflicts),
+            format!(
+                "{} ({}) must be between 0 and 1",
+                cx.name("ledger.conflicts"),
+                l.conflicts
+            ),
         ));
     }
     let (chain_only, dag_only) = (l.heights != 0, l.transactions != 0 || l.conflicts != 0.0);
+    let kind_is = |kind: &str| match cx.is_yaml() {
+        true => format!("engine: {kind}"),
+        false => format!("kind = \"{kind}\""),
+    };
     match l.kind {
         LedgerKind::Chain if dag_only => Err(cx.invalid(
             &["ledger.transactions", "ledger.conflicts"],
-            "ledger.transactions and ledger.conflicts are for kind = \"dag\"",
+            format!(
+                "{} and {} are for {}",
+                cx.name("ledger.transactions"),
+                cx.name("ledger.conflicts"),
+                kind_is("dag")
+            ),
         )),
         LedgerKind::Dag if chain_only => Err(cx.invalid(
             &["ledger.heights"],
-            "ledger.heights is for kind = \"chain\"",
+            format!("{} is for {}", cx.name("ledger.heights"), kind_is("chain")),
         )),
         _ => Ok(()),
     }

@@ -12,7 +12,6 @@ use super::config::NodeSettings;
 use super::feed::Network;
 use super::health::Health;
 use super::ledger_config::LedgerFile;
-use super::ledger_frame::{is_reply, LedgerFrame};
 use super::metrics::{DropReason, Metrics};
 use super::node::{Drive, Event, NodeReport, Sockets};
 use super::port::{
@@ -21,6 +20,7 @@ use super::port::{
 use super::schedule::{leader, plan, Slots};
 use crate::node::ledger::{Command, Input, LedgerKind, LedgerNode, Message, Output, Report, Timer};
 use crate::node::{StakeSampler, Validator};
+use crate::wire::{is_reply, LedgerFrame};
 use crate::{EngineType, Vote, VoteType};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -182,7 +182,13 @@ impl LedgerDriver {
             }
             Output::SetTimer { at, timer } => self.timers.push(Reverse((at, timer))),
             Output::PollOpened { request, .. } => self.polls.open(request, now),
-            Output::PollRecorded { request, count, .. } => {
+            Output::PollRecorded {
+                request,
+                top,
+                count,
+                answers,
+            } => {
+                log::debug!("poll {request} recorded: {count} of {answers} answers for {top}");
                 self.metrics.polls.inc();
                 if count as usize >= self.s.params.alpha_confidence {
                     self.metrics.polls_successful.inc();
@@ -281,8 +287,8 @@ impl LedgerDriver {
         };
         let Command::Propose { id, .. } = &c;
         if *id == crate::GENESIS || node.item(*id).is_some() || node.status(*id).is_some() {
-            eprintln!(
-                "luxsim node {}: item {id} exists already; not proposed",
+            log::warn!(
+                "node {}: item {id} exists already; not proposed",
                 self.s.file.id
             );
             return;
@@ -450,7 +456,7 @@ impl LedgerDriver {
     fn decode(&mut self) -> Option<LedgerFrame> {
         match LedgerFrame::decode(&self.msg, self.now()) {
             Ok(f) => Some(f),
-            Err(super::frame::FrameError::UnsupportedVersion(_)) => {
+            Err(crate::wire::FrameError::UnsupportedVersion(_)) => {
                 self.metrics.drop_frame(DropReason::Version);
                 None
             }

@@ -14,8 +14,7 @@ use super::config::NodeSettings;
 use super::driver::{Driver, Role};
 use super::feed::Network;
 use super::health::Health;
-use super::http::HttpServer;
-use super::http::Submit;
+use super::http::{Endpoints, Submit};
 use super::ledger_driver::{LedgerDriver, SUBMIT_QUEUE};
 use super::metrics::Metrics;
 use super::security::Zap;
@@ -32,7 +31,7 @@ use crate::Vote;
 use rand::SeedableRng;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,8 +50,12 @@ pub enum Event {
         listen: String,
         /// The PUB endpoint of the vote feed.
         feed: Option<String>,
-        /// The HTTP address of `/metrics` and `/health`.
+        /// The HTTP address of `/metrics` (and of `/health`, unless it has a port of its own).
         metrics: Option<String>,
+        /// The HTTP address of `/health` when it has a port of its own (`health_port`);
+        /// absent otherwise.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        health: Option<String>,
         /// Whether peers are authenticated (CURVE keys configured).
         authenticated: bool,
     },
@@ -313,18 +316,8 @@ pub fn run(
         sockets.outbox_of.push(index);
         sockets.monitors.push(monitor);
     }
-    let connected: Arc<[AtomicBool]> = (0..s.validators.len())
-        .map(|_| AtomicBool::new(false))
-        .collect();
-    let health = Health {
-        connected: connected.clone(),
-        stakes: s.stakes.clone(),
-        me: me as usize,
-        self_sample: f.self_sample,
-        sampling: f.sampling,
-        k: s.params.k,
-        alpha_confidence: s.params.alpha_confidence,
-    };
+    let health = Health::of(&s);
+    let connected = health.connected.clone();
     let (submit, submitted) = match &f.ledger {
         Some(_) => {
             let (tx, rx) = std::sync::mpsc::sync_channel(SUBMIT_QUEUE);
@@ -332,24 +325,40 @@ pub fn run(
         }
         None => (None, None),
     };
-    let http = match f.metrics_port {
-        Some(port) => Some(HttpServer::start(
-            &format!("{}:{port}", f.metrics_host),
-            metrics.clone(),
-            Some(health.clone()),
-            submit.map(|tx| Submit {
-                queue: tx,
-                kind: f.ledger.as_ref().map_or(LedgerKind::Chain, |l| l.kind),
-                node: f.id,
-            }),
-        )?),
-        None => None,
-    };
+    let http = Endpoints::start(
+        &f.metrics_host,
+        f.metrics_port,
+        f.health_port,
+        &metrics,
+        &health,
+        submit.map(|tx| Submit {
+            queue: tx,
+            kind: f.ledger.as_ref().map_or(LedgerKind::Chain, |l| l.kind),
+            node: f.id,
+        }),
+    )?;
+    let metrics_at = http.metrics.as_ref().map(|h| h.address.clone());
+    log::info!(
+        "node {} starting: {}, listen {listen}, {} peers, feed {}, /metrics {}, /health {}",
+        f.id,
+        match &f.ledger {
+            Some(l) => format!("{:?} ledger", l.kind).to_lowercase(),
+            None => format!("engine {:?}", f.engine).to_lowercase(),
+        },
+        f.peers.len(),
+        feed.endpoint().unwrap_or("none"),
+        metrics_at.as_deref().unwrap_or("none"),
+        http.health_address().unwrap_or("none"),
+    );
+    if let Some(why) = health.never_succeeds() {
+        log::warn!("node {}: {why}", f.id);
+    }
     on_event(&Event::Ready {
         node: f.id,
         listen: listen.clone(),
         feed: feed.endpoint().map(str::to_string),
-        metrics: http.as_ref().map(|h| h.address.clone()),
+        metrics: metrics_at,
+        health: http.health.as_ref().map(|h| h.address.clone()),
         authenticated: s.keys.is_some(),
     });
     let sampler =
@@ -361,6 +370,7 @@ pub fn run(
             serve(
                 $d,
                 &sockets,
+                &s.validators,
                 &health,
                 poll_timeout,
                 f.max_time,
@@ -407,6 +417,17 @@ pub fn run(
     };
     drop(sockets);
     drop(http);
+    log::info!(
+        "node {} stopped after {:.0} ms: {} polls, {}",
+        f.id,
+        report.uptime_ms,
+        report.polls,
+        match (report.decided, report.accepted_height) {
+            (Some(c), _) => format!("decided choice {c}"),
+            (None, Some(h)) => format!("accepted up to height {h}"),
+            (None, None) => "undecided".to_string(),
+        }
+    );
     on_event(&Event::Summary(report.clone()));
     Ok(report)
 }
@@ -457,9 +478,11 @@ fn decision_role(s: &Arc<NodeSettings>, me: u32, feed: &Network) -> Role {
 /// peer is reachable (or after one poll timeout at most: the first polls of a node started
 /// before its peers would only time out), and stops when `stop()` says so or `max_time`
 /// passes.
+#[allow(clippy::too_many_arguments)]
 fn serve<D: Drive>(
     mut d: D,
     sockets: &Sockets,
+    validators: &[u32],
     health: &Health,
     poll_timeout: u64,
     max_time: Option<Duration>,
@@ -481,10 +504,22 @@ fn serve<D: Drive>(
         items.push(m.socket.as_poll_item(zmq::POLLIN));
     }
     let peers = sockets.outbox_of.len();
-    while !stop() && until.is_none_or(|u| Instant::now() < u) {
+    let why = loop {
+        if stop() {
+            break "asked to stop".to_string();
+        }
+        if until.is_some_and(|u| Instant::now() >= u) {
+            break "max_time reached".to_string();
+        }
         let wait = d.next_timer_in().map_or(TICK, |t| t.min(TICK));
-        if zmq::poll(&mut items, wait.as_millis() as i64).is_err() {
-            break;
+        match zmq::poll(&mut items, wait.as_millis() as i64) {
+            // A signal (SIGTERM: the check above stops the loop next).
+            Err(zmq::Error::EINTR) => continue,
+            Err(e) => {
+                log::error!("polling the sockets failed: {e}");
+                break format!("socket error ({e})");
+            }
+            Ok(_) => {}
         }
         if items[0].is_readable() {
             d.on_inbox(sockets);
@@ -494,8 +529,21 @@ fn serve<D: Drive>(
                 d.on_outbox(sockets, sockets.outbox_of[j]);
             }
             if items[1 + peers + j].is_readable() {
+                let index = sockets.outbox_of[j];
                 for link in sockets.monitors[j].drain() {
-                    d.set_connected(sockets.outbox_of[j], link == Link::Up);
+                    let (up, peer) = (link == Link::Up, validators.get(index as usize));
+                    let was = health
+                        .connected
+                        .get(index as usize)
+                        .map(|c| c.load(Ordering::Relaxed));
+                    if was.is_some_and(|w| w != up) {
+                        let peer = peer.copied().unwrap_or(index);
+                        match up {
+                            true => log::info!("peer {peer} connected"),
+                            false => log::info!("peer {peer} disconnected"),
+                        }
+                    }
+                    d.set_connected(index, up);
                 }
             }
         }
@@ -509,9 +557,11 @@ fn serve<D: Drive>(
             d.refresh_gauges(health);
         }
         for e in d.take_events() {
+            super::logging::event(&e);
             on_event(&e);
         }
-    }
+    };
+    log::info!("shutting down: {why}");
     drop(items);
     let report = d.report();
     d.close();

@@ -15,7 +15,7 @@ use super::security::{Keys, ZAP_DOMAIN};
 pub const MAX_MESSAGE: i64 = 1024;
 /// The largest message a ledger node's poll sockets accept: the largest ledger frame
 /// (a vertex with every parent and transaction a frame allows) and room for the handshake.
-pub const LEDGER_MAX_MESSAGE: i64 = super::ledger_frame::MAX_FRAME as i64 + 1024;
+pub const LEDGER_MAX_MESSAGE: i64 = crate::wire::MAX_FRAME as i64 + 1024;
 /// How long a connection may take to complete its handshake, in milliseconds.
 pub const HANDSHAKE_MS: i32 = 5_000;
 /// Delay before reconnecting to a peer that went away, doubling up to [`RECONNECT_MAX_MS`].

@@ -7,8 +7,8 @@ use std::ops::Range;
 use std::path::PathBuf;
 use toml::Spanned;
 
-/// Why a TOML file (a scenario or a node config) could not be loaded, located at its file,
-/// line and column: the one error type of both loaders.
+/// Why a TOML file (a scenario or a node config) or a YAML node config could not be loaded,
+/// located at its file, line and column: the one error type of every loader.
 #[derive(Debug, thiserror::Error)]
 pub enum TomlError {
     /// The file could not be read.
@@ -19,7 +19,7 @@ pub enum TomlError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// Not valid TOML, or a key or value of the wrong name or type.
+    /// Not valid TOML (or YAML), or a key or value of the wrong name or type.
     #[error("{origin}:{line}:{column}: {message}")]
     Syntax {
         /// The file name.

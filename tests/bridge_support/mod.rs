@@ -8,7 +8,9 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The luxsim binary under test.
@@ -29,20 +31,54 @@ pub struct NodeProc {
     pub child: Child,
     pub events: Receiver<Value>,
     pub seen: Vec<Value>,
+    /// Its stderr, line by line, when started by [`NodeProc::start_with`].
+    pub log: Arc<Mutex<Vec<String>>>,
+    /// Set when its stderr reached end of file.
+    pub log_closed: Arc<AtomicBool>,
 }
 
 impl NodeProc {
     /// Starts `luxsim node --config path`, stdout read line by line as JSON events.
     pub fn start(config: &Path) -> NodeProc {
-        let mut child = Command::new(luxsim())
-            .arg("node")
-            .arg("--config")
-            .arg(config)
+        let mut cmd = Command::new(luxsim());
+        cmd.arg("node").arg("--config").arg(config);
+        NodeProc::spawn(cmd, false)
+    }
+
+    /// Starts `luxsim node --config path ARGS` with `RUST_LOG` as given (else unset), its
+    /// stderr kept line by line in `log`.
+    pub fn start_with(config: &Path, args: &[&str], rust_log: Option<&str>) -> NodeProc {
+        let mut cmd = Command::new(luxsim());
+        cmd.arg("node").arg("--config").arg(config).args(args);
+        match rust_log {
+            Some(v) => cmd.env("RUST_LOG", v),
+            None => cmd.env_remove("RUST_LOG"),
+        };
+        NodeProc::spawn(cmd, true)
+    }
+
+    fn spawn(mut cmd: Command, keep_log: bool) -> NodeProc {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if keep_log {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .expect("luxsim node starts");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let log_closed = Arc::new(AtomicBool::new(!keep_log));
+        if let Some(stderr) = child.stderr.take() {
+            let (log, closed) = (log.clone(), log_closed.clone());
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    log.lock().unwrap().push(line);
+                }
+                closed.store(true, Ordering::SeqCst);
+            });
+        }
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -56,7 +92,37 @@ impl NodeProc {
             child,
             events: rx,
             seen: Vec::new(),
+            log,
+            log_closed,
         }
+    }
+
+    /// The first stderr line satisfying `cond` (seen before or within `timeout`).
+    pub fn wait_log(&self, timeout: Duration, cond: impl Fn(&str) -> bool) -> Option<String> {
+        let until = Instant::now() + timeout;
+        loop {
+            if let Some(l) = self.log.lock().unwrap().iter().find(|l| cond(l)) {
+                return Some(l.clone());
+            }
+            if Instant::now() > until {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Every stderr line so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Every stderr line, once stderr has closed (the process exited) or `timeout` passed.
+    pub fn whole_log(&self, timeout: Duration) -> Vec<String> {
+        let until = Instant::now() + timeout;
+        while !self.log_closed.load(Ordering::SeqCst) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.log_lines()
     }
 
     /// The first event named `name` (seen before or arriving within `timeout`).
@@ -135,6 +201,9 @@ pub fn node_file(id: usize, ids: usize, ports: &[u16], params: ParamsFile) -> No
         feed_connect: Vec::new(),
         metrics_port: None,
         metrics_host: "127.0.0.1".into(),
+        health_port: None,
+        log_level: None,
+        log_format: None,
         engine: luxsim::Protocol::Snowball,
         decision: luxsim::Shape::Tree,
         choices: Some(2),
