@@ -220,6 +220,24 @@ fn wrong_engine_and_unknown_block_are_counted_errors() {
 }
 
 #[test]
+fn dag_and_avalanche_are_one_engine_for_votes() {
+    // A `luxsim node` DAG validator publishes Dag votes; the docs feed them to an
+    // Avalanche instance. Other engine pairs stay refused.
+    for (instance, vote) in [
+        (EngineType::Avalanche, EngineType::Dag),
+        (EngineType::Dag, EngineType::Avalanche),
+    ] {
+        let mut c = Consensus::new(instance, ConsensusParams::default()).unwrap();
+        c.add_block(block(1, 0, 1)).unwrap();
+        assert!(c.process_vote(prefer(vote, 1, 1)).is_ok());
+        assert_eq!(c.stats().votes_counted, 1);
+    }
+    let mut c = Consensus::new(EngineType::Avalanche, ConsensusParams::default()).unwrap();
+    c.add_block(block(1, 0, 1)).unwrap();
+    assert!(c.process_vote(prefer(EngineType::Chain, 1, 1)).is_err());
+}
+
+#[test]
 fn parents_must_be_known_or_the_genesis() {
     for engine in ENGINES {
         let mut c = Consensus::new(engine, ConsensusParams::default()).unwrap();

@@ -4,7 +4,10 @@ The library (``Consensus``, ``ConsensusParams``, ``Block``, ``Vote``, ``VoteType
 ``EngineType``, ``VoteHandler``, ``MetricsCollector``) needs only the extension; the
 simulator's tables (``run``, ``sweep``, ``Scenario``) and ``to_dataframe`` need the ``data``
 extra (pandas, pyarrow); ``ConsensusVisualizer`` the ``pictures`` extra (matplotlib,
-networkx). ``lux_consensus`` is the same package under the Lux docs' import name.
+networkx). ``ConsensusNode`` (networked validators), ``Network`` (the vote feed) and
+``ProductionNode`` (``luxsim node`` from a YAML file) are in ``node``, ``network`` and
+``production``; over ZeroMQ they need the ``net`` extra (pyzmq). ``lux_consensus`` is the
+same package under the Lux docs' import name.
 
 ``Consensus`` has the docs' coroutines (``add_block``, ``process_vote``, ``is_accepted``,
 ``poll``) and a synchronous twin of each (``add_block_sync``, ``process_vote_sync``,
@@ -25,6 +28,9 @@ from ._luxsim import (
     VoteType,
 )
 from .metrics import MetricsCollector
+from .network import Network, NetworkConfig
+from .node import ConsensusNode, NodeError
+from .production import ProductionNode
 from .sim import Scenario, SimulationResult, SweepResult, run, sweep
 from .visualize import ConsensusVisualizer
 
@@ -34,10 +40,15 @@ __all__ = [
     "Block",
     "Consensus",
     "ConsensusError",
+    "ConsensusNode",
     "ConsensusParams",
     "ConsensusVisualizer",
     "EngineType",
     "MetricsCollector",
+    "Network",
+    "NetworkConfig",
+    "NodeError",
+    "ProductionNode",
     "Scenario",
     "ScenarioError",
     "SimulationResult",

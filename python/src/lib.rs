@@ -7,10 +7,12 @@
 //! scenarios `ScenarioError` (a `ValueError`).
 //!
 //! Layout: this file holds the value types (engine and vote types, parameters, blocks,
-//! votes); `consensus` the instance, its vote handler, vote log and metrics; `sim` the
-//! simulator (scenarios, runs, sweeps, progress series, network graphs).
+//! votes); `consensus` the instance, its vote handler, vote log and metrics; `node` the
+//! networked validator's state machine and codec (`ConsensusNode`); `sim` the simulator
+//! (scenarios, runs, sweeps, progress series, network graphs).
 
 mod consensus;
+mod node;
 mod sim;
 
 use consensus::{Consensus, Stats};
@@ -340,6 +342,7 @@ fn _luxsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Stats>()?;
     m.add_class::<Consensus>()?;
     m.add_class::<sim::Scenario>()?;
+    m.add_class::<node::NodeMachine>()?;
     m.add("ConsensusError", m.py().get_type::<ConsensusError>())?;
     m.add("ScenarioError", m.py().get_type::<sim::ScenarioError>())?;
     m.add("OUTCOMES", consensus::OUTCOMES.to_vec())?;

@@ -323,7 +323,7 @@ impl Consensus {
     #[inline]
     pub fn process_vote(&mut self, vote: Vote) -> Result<VoteOutcome, ConsensusError> {
         self.stats.votes_processed += 1;
-        if vote.engine_type != self.engine_type {
+        if !self.engine_type.accepts_votes_of(vote.engine_type) {
             self.stats.invalid_votes += 1;
             return Err(ConsensusError::EngineMismatch {
                 expected: self.engine_type,

@@ -54,6 +54,14 @@ impl EngineType {
         ENGINE_TYPES.into_iter().find(|e| e.code() == Some(code))
     }
 
+    /// Whether votes of `other` are votes of this engine: the same type, or `Dag` and
+    /// `Avalanche`, the docs' two names of the one DAG engine (a `luxsim node` DAG
+    /// validator publishes `Dag` votes; the docs feed them to an `Avalanche` instance).
+    pub fn accepts_votes_of(self, other: EngineType) -> bool {
+        use EngineType::{Avalanche, Dag};
+        self == other || matches!((self, other), (Dag, Avalanche) | (Avalanche, Dag))
+    }
+
     /// The lower-case name used in scenarios and on the command line.
     pub fn name(self) -> &'static str {
         match self {
