@@ -53,6 +53,7 @@ fn three(name: &str, kind: LedgerKind) -> (Vec<NodeProc>, Vec<String>, Vec<Strin
         f.choices = None;
         f.initial = 0;
         f.metrics_port = Some(ports[3 + i]);
+        f.feed = Some("tcp://127.0.0.1:*".into());
         f.ledger = Some(ledger(kind));
         let mut p = NodeProc::start(&write_node(&dir, &f));
         let (l, _, h) = p.ready(WAIT);
@@ -154,6 +155,14 @@ fn a_block_posted_to_one_chain_node_is_accepted_by_all_three() {
     assert_eq!(status, 400, "{body}");
     let (_, metrics) = http_get(&http[2], "/metrics");
     assert_eq!(sample(&metrics, "luxsim_items_accepted_total"), Some(2.0));
+    // Block 77's accept vote went out on the feed; the node-picked id does not fit a
+    // compact vote's u16, so that one is counted instead of published.
+    assert_eq!(dropped(&metrics, "vote_id_too_large"), 1.0, "{metrics}");
+    assert_eq!(
+        sample(&metrics, "luxsim_votes_sent_total"),
+        Some(1.0),
+        "{metrics}"
+    );
     assert_eq!(sample(&metrics, "luxsim_accepted_height"), Some(2.0));
     for p in &mut nodes {
         p.terminate();

@@ -9,7 +9,7 @@
 //! - every frame read is either handed to the state machine or counted as dropped, once.
 
 use super::config::NodeSettings;
-use super::feed::Network;
+use super::feed::{FeedError, Network};
 use super::health::Health;
 use super::ledger_config::LedgerFile;
 use super::metrics::{DropReason, Metrics};
@@ -241,11 +241,14 @@ impl LedgerDriver {
     }
 
     /// Publishes this node's vote on item `id` on the feed, if it has one.
+    /// An item whose id does not fit a compact vote's u16 (`POST /propose` picks such ids)
+    /// is not published, and is counted (`vote_id_too_large`).
     fn publish(&self, id: u64, vote_type: VoteType) {
         if self.feed.endpoint().is_some() {
-            let _ = self
-                .feed
-                .broadcast(&Vote::new(self.engine(), self.s.file.id, id, vote_type));
+            let vote = Vote::new(self.engine(), self.s.file.id, id, vote_type);
+            if let Err(FeedError::Pack(_)) = self.feed.broadcast(&vote) {
+                self.metrics.drop_frame(DropReason::VoteIdTooLarge);
+            }
         }
     }
 
