@@ -173,7 +173,7 @@ fn run_on_a_shipped_scenario_writes_summary_and_trace() {
     let mut lines = trace.lines();
     assert_eq!(
         lines.next(),
-        Some("time_ns,node,kind,peer,request,choice,count,answers")
+        Some("time_ns,node,kind,peer,request,choice,count,answers,latency_ns")
     );
     assert_eq!(lines.filter(|l| l.contains(",decide,")).count(), 200);
     assert!(!out.join("trace.csv.tmp").exists() && !out.join("summary.json.tmp").exists());

@@ -256,7 +256,7 @@ fn same_seed_same_digest_and_traces_with_ledger_rows() {
     other.seed += 1;
     assert_ne!(summary(&other).digest, plain.digest);
     let text = std::fs::read_to_string(dir.join("trace.csv")).unwrap();
-    assert!(text.starts_with("time_ns,node,kind,peer,request,choice,count,answers\n"));
+    assert!(text.starts_with("time_ns,node,kind,peer,request,choice,count,answers,latency_ns\n"));
     for kind in [
         ",propose,",
         ",accept,",
@@ -269,6 +269,15 @@ fn same_seed_same_digest_and_traces_with_ledger_rows() {
     }
     let accepts = text.lines().filter(|l| l.contains(",accept,")).count();
     assert_eq!(accepts, 20 * 95, "one accept row per block and honest node");
+    // Every answer names what it answered (0: the genesis, before any block is accepted),
+    // and every delivered message its latency.
+    for line in text
+        .lines()
+        .filter(|l| l.contains(",answer,") || l.contains(",query,"))
+    {
+        let f: Vec<&str> = line.split(',').collect();
+        assert!(!f[5].is_empty() && !f[8].is_empty(), "{line}");
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }
 

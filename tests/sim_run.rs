@@ -89,6 +89,7 @@ fn traced(s: &Scenario, dir: &Path, level: TraceLevel, format: TraceFormat) -> S
     assert!(report.files.contains(&dir.join("summary.json")));
     if level != TraceLevel::None {
         assert!(report.files.contains(&dir.join(format.file_name())));
+        assert!(report.files.contains(&dir.join("nodes.csv")));
     }
     report.summary
 }
@@ -104,6 +105,7 @@ struct Row {
     choice: Option<u32>,
     count: Option<u32>,
     answers: Option<u32>,
+    latency_ns: Option<u64>,
 }
 
 fn csv_rows(path: &Path) -> Vec<Row> {
@@ -565,8 +567,106 @@ fn check_decide_rows(rows: &[Row], s: &Summary) {
 }
 
 #[test]
+fn nodes_csv_is_the_population_the_run_drew() {
+    let extra = r#"
+[byzantine]
+fraction = 0.1
+strategy = "stubborn"
+
+[[network.crashes]]
+nodes = [3, 5]
+at = "1s"
+recover = "2s"
+
+[[network.crashes]]
+nodes = [5, 6]
+at = "3s"
+
+[network.regions]
+names = ["us", "eu"]
+base = [["5ms", "80ms"], ["80ms", "5ms"]]
+"#;
+    let s = scenario(extra, &["network.nodes=40", "network.stake=\"pareto:1.5\""]);
+    let dir = TempDir::new("nodes");
+    let sum = traced(&s, &dir.0, TraceLevel::Decisions, TraceFormat::Csv);
+    let mut r = csv::Reader::from_path(dir.0.join("nodes.csv")).unwrap();
+    assert_eq!(
+        r.headers().unwrap(),
+        vec![
+            "id",
+            "stake",
+            "byzantine",
+            "strategy",
+            "region",
+            "initial",
+            "crashes"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 40);
+    let (mut byzantine, mut stake, mut initial) = (Vec::new(), 0.0, [0usize; 2]);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row[0].parse::<usize>().unwrap(), i);
+        stake += row[1].parse::<f64>().unwrap();
+        assert_eq!(&row[4], ["us", "eu"][i % 2]);
+        if &row[2] == "true" {
+            byzantine.push(i as u32);
+            assert_eq!((&row[3], &row[5]), ("stubborn", ""));
+        } else {
+            assert_eq!((&row[2], &row[3]), ("false", ""));
+            initial[row[5].parse::<usize>().unwrap()] += 1;
+        }
+        let crashes = match i {
+            3 | 4 => "1000000000-2000000000",
+            5 => "1000000000-2000000000;3000000000-",
+            6 => "3000000000-",
+            _ => "",
+        };
+        assert_eq!(&row[6], crashes, "node {i}");
+    }
+    assert!((stake - 1.0).abs() < 1e-9, "the shares sum to 1: {stake}");
+    assert_eq!(
+        byzantine, sum.byzantine.ids,
+        "the Byzantine nodes of summary.json"
+    );
+    assert_eq!(initial, [18, 18], "36 honest nodes split evenly");
+}
+
+#[test]
+fn every_delivered_message_row_has_its_latency_and_every_answer_its_choice() {
+    // 5 % loss, so that lost rows (no latency) appear beside delivered ones; uniform
+    // 5..50 ms latency (BASE): every delivered row's latency lies in it.
+    let s = scenario("", &["network.nodes=60", "network.loss=0.05"]);
+    let dir = TempDir::new("latency");
+    traced(&s, &dir.0, TraceLevel::Messages, TraceFormat::Csv);
+    let rows = csv_rows(&dir.0.join("trace.csv"));
+    let (mut answers, mut lost) = (0, 0);
+    for r in &rows {
+        match r.kind.as_str() {
+            "query" | "answer" => {
+                let l = r.latency_ns.unwrap_or_else(|| panic!("no latency: {r:?}"));
+                assert!((5_000_000..=50_000_000).contains(&l), "{r:?}");
+                if r.kind == "answer" {
+                    assert!(r.choice.is_some_and(|c| c < 2), "{r:?}");
+                    answers += 1;
+                }
+            }
+            "lost" | "cut" => {
+                assert_eq!(r.latency_ns, None, "{r:?}");
+                lost += 1;
+            }
+            _ => assert_eq!(r.latency_ns, None, "{r:?}"),
+        }
+    }
+    assert!(
+        answers > 1000 && lost > 10,
+        "{answers} answers, {lost} lost"
+    );
+}
+
+#[test]
 fn trace_header_and_decide_rows_match_the_summary() {
-    let header = "time_ns,node,kind,peer,request,choice,count,answers";
+    let header = "time_ns,node,kind,peer,request,choice,count,answers,latency_ns";
     // Event mode, three choices so that the decided map is not trivially {0: n}.
     let s = scenario(
         "",

@@ -136,7 +136,10 @@ fn a_closed_stdout_still_writes_the_files_and_evaluates_expect() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(status.code(), Some(1), "the failed expect decides: {err}");
     assert!(err.contains("expect max_p99_finality failed"), "{err}");
-    assert_eq!(names(&out), ["report.html", "summary.json", "trace.csv"]);
+    assert_eq!(
+        names(&out),
+        ["nodes.csv", "report.html", "summary.json", "trace.csv"]
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -159,7 +162,7 @@ fn a_run_where_nothing_finalizes_is_a_valid_run() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let trace = std::fs::read_to_string(out.join("trace.csv")).unwrap();
     assert_eq!(
-        trace, "time_ns,node,kind,peer,request,choice,count,answers\n",
+        trace, "time_ns,node,kind,peer,request,choice,count,answers,latency_ns\n",
         "the header, and no decide row"
     );
     let s = summary(&out);
@@ -304,13 +307,13 @@ fn sigint_and_sigterm_keep_complete_files_marked_interrupted() {
         assert_eq!(s["interrupted"], true);
         assert_eq!(s["ended"], "interrupted");
         assert!(s["events"].as_u64().unwrap() > 0);
-        // The trace is whole: every line is a complete row of the header's 8 fields.
+        // The trace is whole: every line is a complete row of the header's 9 fields.
         let trace = std::fs::read_to_string(out.join("trace.csv")).unwrap();
         assert!(trace.ends_with('\n'));
         let mut rd = csv::Reader::from_reader(trace.as_bytes());
         let rows = rd.records().map(|r| r.unwrap().len()).collect::<Vec<_>>();
-        assert!(!rows.is_empty() && rows.iter().all(|&n| n == 8));
-        assert_eq!(names(&out), ["summary.json", "trace.csv"]);
+        assert!(!rows.is_empty() && rows.iter().all(|&n| n == 9));
+        assert_eq!(names(&out), ["nodes.csv", "summary.json", "trace.csv"]);
     }
     let leftovers: Vec<String> = names(&dir)
         .into_iter()

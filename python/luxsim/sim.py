@@ -32,6 +32,7 @@ TRACE_DTYPES = {
     "choice": "UInt32",
     "count": "UInt32",
     "answers": "UInt32",
+    "latency_ns": "UInt64",
 }
 
 
@@ -184,6 +185,19 @@ class SimulationResult:
                 df.index = pd.TimedeltaIndex(pd.to_timedelta(df["time_ns"], unit="ns"), name="time")
             self._trace = df
         return self._trace
+
+    @property
+    def nodes(self) -> "pandas.DataFrame":
+        """``nodes.csv``, the ground truth of every node (indexed by ``id``): ``stake`` (its
+        share), ``byzantine``, ``strategy``, ``region``, ``initial`` (honest nodes' initial
+        preference), ``crashes`` (``AT-RECOVER`` windows in ns, ``;``-separated)."""
+        pd = require("pandas", "data", "reading a run's tables")
+        p = self.dir / "nodes.csv"
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: the run wrote no nodes.csv (it comes with a trace)")
+        dtypes = {"id": "uint32", "stake": "float64", "byzantine": "bool", "initial": "UInt32"}
+        df = pd.read_csv(p, dtype=dtypes, keep_default_na=False, na_values={"initial": [""]})
+        return df.set_index("id")
 
     def to_csv(self, path: PathLike) -> None:
         """Copies the trace file, byte for byte the CLI's ``trace.csv``."""

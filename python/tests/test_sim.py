@@ -50,11 +50,17 @@ def test_the_trace_is_typed_and_joined_to_the_ground_truth(root):
     df = r.trace
     assert str(df["time_ns"].dtype) == "int64" and str(df["node"].dtype) == "uint32"
     assert str(df["choice"].dtype) == "UInt32" and str(df["kind"].dtype) == "category"
+    assert str(df["latency_ns"].dtype) == "UInt64"
     assert isinstance(df.index, pd.TimedeltaIndex)
     assert set(df["kind"].unique()) >= {"poll", "decide"}
     assert r.byzantine == r.summary["byzantine"]["ids"] and len(r.byzantine) >= 1
     assert set(df.loc[df["byzantine"], "node"]) <= set(r.byzantine)
     assert not df.loc[~df["byzantine"], "node"].isin(r.byzantine).any()
+    nodes = r.nodes  # nodes.csv: the same truth, one row per node
+    assert len(nodes) == r.summary["nodes"]
+    assert list(nodes.index[nodes["byzantine"]]) == r.byzantine
+    assert set(nodes.loc[nodes["byzantine"], "strategy"]) == {r.summary["byzantine"]["strategy"]}
+    assert abs(nodes["stake"].sum() - 1.0) < 1e-9
 
 
 def test_lockstep_traces_are_indexed_by_round(root):

@@ -23,6 +23,7 @@ pub(crate) mod harness;
 pub(crate) mod ledger;
 
 // Outputs and the run itself.
+pub mod ground_truth;
 pub(crate) mod memory;
 pub(crate) mod progress;
 pub(crate) mod run;

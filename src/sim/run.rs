@@ -105,6 +105,14 @@ pub fn run_staged(
     };
     let stage_dir = staging.as_ref().map(Staging::dir);
     let mut trace = Trace::create(stage_dir, opts.trace, opts.format)?;
+    // The truth an analysis of the trace is scored against, beside it (`nodes.csv`).
+    let with_nodes = opts.trace != TraceLevel::None;
+    if let Some(dir) = stage_dir.filter(|_| with_nodes) {
+        super::ground_truth::write(dir, scenario, &pop).map_err(|source| SimError::Output {
+            path: dir.join(super::ground_truth::FILE).display().to_string(),
+            source,
+        })?;
+    }
     let mut bar = Bar::new(opts.progress, scenario);
     let stop_on_signal = opts.stop_on_signal;
     let mut watch = |p: Progress| {
@@ -165,6 +173,9 @@ pub fn run_staged(
     if let Some(s) = &staging {
         if opts.trace != TraceLevel::None {
             files.push(s.target().join(opts.format.file_name()));
+        }
+        if with_nodes {
+            files.push(s.target().join(super::ground_truth::FILE));
         }
         write_summary(s.dir(), &summary)?;
         files.push(s.target().join("summary.json"));

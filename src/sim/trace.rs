@@ -1,15 +1,17 @@
 //! The run's trace: one row per event at the chosen level, and the digest of the run.
 //!
 //! Columns (CSV header, or JSON keys): `time_ns` (virtual time; the round in lockstep mode),
-//! `node`, `kind`, `peer`, `request`, `choice`, `count`, `answers`; fields a kind does not use
-//! are empty (CSV) or null (JSON). Kinds: `decide` (node finalized `choice`), `poll` (node
+//! `node`, `kind`, `peer`, `request`, `choice`, `count`, `answers`, `latency_ns`; fields a
+//! kind does not use are empty (CSV) or null (JSON). Kinds: `decide` (node finalized `choice`), `poll` (node
 //! recorded poll `request`: top `choice` with `count` votes of `answers`), `query` and
 //! `answer` (node sent to peer), `lost` and `cut` (a message from node to peer dropped by loss
 //! or by a partition), `crash` and `recover`. Ledger runs (chain, dag) add `propose`,
 //! `accept` and `reject` (`choice` = block or vertex id, `count` = its height), `accept_tx`
 //! and `reject_tx` (`choice` = transaction id) at the decisions level, and `push`, `get` and
 //! `put` (`choice` = item id) at the messages level; their `poll` rows carry the id named most
-//! as `choice`.
+//! as `choice`. A delivered message's row (`query`, `answer`, ledger `push`, `get`, `put`)
+//! carries the one-way latency it met as `latency_ns`; an answer's `choice` is what it
+//! answered (for ledgers the first id named, 0 for the genesis).
 //!
 //! The digest is a SHA-256 over every decisions- and polls-level event (`decide`, `poll`,
 //! `crash`, `recover`, and for ledgers `propose`, `accept`, `reject`, `accept_tx`,
@@ -152,11 +154,21 @@ pub struct Event {
     pub count: Option<u32>,
     /// Answers in the poll.
     pub answers: Option<u32>,
+    /// A delivered message's one-way latency in nanoseconds (not in the digest).
+    pub latency: Option<u64>,
 }
 
 /// The columns of the trace, in order (the CSV header).
-pub const HEADER: [&str; 8] = [
-    "time_ns", "node", "kind", "peer", "request", "choice", "count", "answers",
+pub const HEADER: [&str; 9] = [
+    "time_ns",
+    "node",
+    "kind",
+    "peer",
+    "request",
+    "choice",
+    "count",
+    "answers",
+    "latency_ns",
 ];
 
 #[derive(Serialize)]
@@ -169,6 +181,7 @@ struct Row<'a> {
     choice: Option<u32>,
     count: Option<u32>,
     answers: Option<u32>,
+    latency_ns: Option<u64>,
 }
 
 enum Sink {
@@ -254,6 +267,7 @@ impl Trace {
             choice: e.choice,
             count: e.count,
             answers: e.answers,
+            latency_ns: e.latency,
         };
         match &mut self.sink {
             Sink::None => return Ok(()),
@@ -333,7 +347,7 @@ mod tests {
         let text = std::fs::read_to_string(dir.join("trace.csv")).unwrap();
         assert_eq!(
             text,
-            "time_ns,node,kind,peer,request,choice,count,answers\n1,2,poll,,,1,,\n5,2,decide,,,1,,\n"
+            "time_ns,node,kind,peer,request,choice,count,answers,latency_ns\n1,2,poll,,,1,,,\n5,2,decide,,,1,,,\n"
         );
         // No row at all: the header alone.
         let t = Trace::create(Some(&dir), TraceLevel::Decisions, TraceFormat::Csv).unwrap();
@@ -341,7 +355,7 @@ mod tests {
         let text = std::fs::read_to_string(dir.join("trace.csv")).unwrap();
         assert_eq!(
             text,
-            "time_ns,node,kind,peer,request,choice,count,answers\n"
+            "time_ns,node,kind,peer,request,choice,count,answers,latency_ns\n"
         );
         std::fs::remove_dir_all(dir).unwrap();
     }

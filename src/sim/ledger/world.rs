@@ -295,10 +295,10 @@ impl<'a> LedgerWorld<'a> {
         let fate = self.shell.route(now, from, to);
         if trace.wants(Kind::Query) {
             let (kind, request, choice, count) = describe(&msg);
-            let kind = match fate {
-                Fate::Lost => Kind::Lost,
-                Fate::Partitioned => Kind::Cut,
-                Fate::Delivered(..) => kind,
+            let (kind, latency) = match fate {
+                Fate::Lost => (Kind::Lost, None),
+                Fate::Partitioned => (Kind::Cut, None),
+                Fate::Delivered(d, _) => (kind, Some(d)),
             };
             let e = Event {
                 time: now,
@@ -308,6 +308,7 @@ impl<'a> LedgerWorld<'a> {
                 choice,
                 count,
                 answers: None,
+                latency,
             };
             trace.record(kind, e)?;
         }
@@ -319,7 +320,15 @@ impl<'a> LedgerWorld<'a> {
 
 /// The trace kind and fields of a message: request, first id named, height.
 fn describe(msg: &Message) -> (Kind, Option<u32>, Option<u32>, Option<u32>) {
-    let first = |ids: &crate::node::ledger::Ids| ids.as_slice().first().map(|&i| i as u32);
+    // A query or an answer names the sender's preference: its first id, or the genesis
+    // when it names none (a node that has accepted nothing yet prefers the genesis).
+    let first = |ids: &crate::node::ledger::Ids| {
+        Some(
+            ids.as_slice()
+                .first()
+                .map_or(crate::GENESIS as u32, |&i| i as u32),
+        )
+    };
     match msg {
         Message::Query { request, tips, .. } => (Kind::Query, Some(*request), first(tips), None),
         Message::Answer { request, tips } => (Kind::Answer, Some(*request), first(tips), None),

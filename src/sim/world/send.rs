@@ -109,12 +109,17 @@ pub(super) fn record_message(
         (_, None) => Kind::Query,
         (_, Some(_)) => Kind::Answer,
     };
+    let latency = match fate {
+        Fate::Delivered(d, _) => Some(d),
+        _ => None,
+    };
     let e = Event {
         time,
         node: from,
         peer: Some(to),
         request: Some(request),
         choice,
+        latency,
         ..Event::default()
     };
     trace.record(kind, e)?;

@@ -44,11 +44,16 @@ impl World<'_> {
                 Fate::Partitioned => Kind::Cut,
                 Fate::Delivered(..) => Kind::Answer,
             };
+            let latency = match back {
+                Fate::Delivered(d, _) => Some(d),
+                _ => None,
+            };
             let e = Event {
                 time: asked,
                 node: to,
                 peer: Some(from),
                 request: Some(request),
+                latency,
                 ..Event::default()
             };
             trace.record(kind, e)?;
