@@ -383,15 +383,9 @@ impl Driver {
                 count,
                 answers,
             } => {
-                log::debug!("poll {request} recorded: {count} of {answers} answers for {top}");
-                self.metrics.polls.inc();
-                if count as usize >= self.s.params.alpha_confidence {
-                    self.metrics.polls_successful.inc();
-                }
-                if let Some(started) = self.polls.close(request) {
-                    let secs = (now.saturating_sub(started)) as f64 / 1e9;
-                    self.metrics.poll_latency.record(secs);
-                }
+                let alpha = self.s.params.alpha_confidence;
+                let m = &self.metrics;
+                (self.polls).recorded(m, alpha, now, request, top, count, answers);
             }
             Output::Report(Report::Decided { choice }) => {
                 self.metrics.finalized.set(1.0);

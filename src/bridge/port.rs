@@ -156,6 +156,31 @@ pub(super) struct PollBook {
 }
 
 impl PollBook {
+    /// Poll `request` was recorded at `now` with `count` of `answers` for `top`: logs it,
+    /// counts it (successful when `count` reaches `alpha_confidence`) and, if it was open,
+    /// records its latency and closes it. Both drivers report polls through here.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn recorded(
+        &mut self,
+        metrics: &Metrics,
+        alpha_confidence: usize,
+        now: u64,
+        request: u32,
+        top: u64,
+        count: u32,
+        answers: u32,
+    ) {
+        log::debug!("poll {request} recorded: {count} of {answers} answers for {top}");
+        metrics.polls.inc();
+        if count as usize >= alpha_confidence {
+            metrics.polls_successful.inc();
+        }
+        if let Some(started) = self.close(request) {
+            let secs = now.saturating_sub(started) as f64 / 1e9;
+            metrics.poll_latency.record(secs);
+        }
+    }
+
     /// Poll `request` began at `now` (a second call keeps the first time).
     pub(super) fn open(&mut self, request: u32, now: u64) {
         self.open.entry(request).or_insert((now, Vec::new()));
