@@ -452,11 +452,17 @@ impl Host for World<'_> {
             Reply::AtDeadline(choice) => {
                 // The adversary holds its answer back so that it lands just before the
                 // querier's deadline; the bus still decides whether it is lost or cut.
+                // Its row's latency is the wait until it lands, so the trace says when the
+                // querier really got it.
                 let fate = self.shell.route(now, me, from);
                 let msg = Message::Answer { request, choice };
-                record_message(trace, now, me, from, msg, fate)?;
+                let at = deadline.saturating_sub(1).max(now);
+                let seen = match fate {
+                    Fate::Delivered(..) => Fate::Delivered(at - now, None),
+                    other => other,
+                };
+                record_message(trace, now, me, from, msg, seen)?;
                 if let Fate::Delivered(..) = fate {
-                    let at = deadline.saturating_sub(1).max(now);
                     self.shell.sched.at(at, Ev::deliver(from, me, msg));
                 }
                 Ok(())
