@@ -183,6 +183,25 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Per-node features of a run with a messages trace, the rule-based Byzantine
+    /// detector, and its ROC AUC, precision and recall against nodes.csv.
+    Analyze {
+        /// A run directory written with --trace messages (trace.csv and nodes.csv).
+        run_dir: PathBuf,
+        /// Where features.csv, analysis.json and roc.svg go [default: the run directory].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Answers of one node to different queriers at most this far apart count as
+        /// "at nearly the same time".
+        #[arg(long, default_value = "50ms", value_parser = humantime_serde::re::humantime::parse_duration)]
+        window: std::time::Duration,
+        /// Time buckets (columns) of the vote matrix.
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        buckets: u32,
+        /// Score at or above which a node is flagged (0.5 = a robust z of 3).
+        #[arg(long, default_value_t = 0.5)]
+        threshold: f64,
+    },
     /// Write a scenario's network (regions, latencies, partitions) as Graphviz DOT.
     Graph {
         /// The scenario file (TOML).
@@ -231,6 +250,21 @@ enum Command {
         /// Nothing on stdout.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Predict a scenario's p50 and p99 time to finality with a model file
+    /// (docs/prediction.md); print its features and the analytic baseline.
+    Predict {
+        /// The model file (JSON, format luxsim-predict/1).
+        #[arg(long)]
+        model: PathBuf,
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// Override a scenario key, e.g. --set params.k=30 (repeatable).
+        #[arg(long, value_name = "KEY.PATH=VALUE")]
+        set: Vec<String>,
+        /// Print JSON (features, baseline_ms, p50_ms, p99_ms) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Rerun the baseline's scenarios; fail (exit 1) when convergence got worse.
     Check {
@@ -350,6 +384,21 @@ pub fn main() -> ExitCode {
             skip_memory_check,
         }),
         Command::Plot { input, out } => crate::plot::command_plot(&input, out.as_deref()),
+        Command::Analyze {
+            run_dir,
+            out,
+            window,
+            buckets,
+            threshold,
+        } => crate::analysis::command_analyze(
+            &run_dir,
+            out.as_deref(),
+            crate::analysis::Options {
+                window_ns: u64::try_from(window.as_nanos()).unwrap_or(u64::MAX),
+                buckets: buckets as usize,
+            },
+            threshold,
+        ),
         Command::Graph { scenario, set, out } => {
             crate::plot::command_graph(&scenario, &set, out.as_deref())
         }
@@ -374,6 +423,12 @@ pub fn main() -> ExitCode {
             signals: true,
         }),
         Command::Merge { dirs, out, quiet } => experiment::merge(&MergeArgs { dirs, out, quiet }),
+        Command::Predict {
+            model,
+            scenario,
+            set,
+            json,
+        } => experiment::command_predict(&model, &scenario, &set, json),
         Command::Check {
             baseline,
             update,

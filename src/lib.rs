@@ -30,6 +30,7 @@ struct BridgeDoctests;
 // upper layer is a namespace whose files are private and whose public surface is what its
 // `mod.rs` re-exports (plus two documented schemas, `sim::scenario` and `sim::trace`, the
 // two validator kinds, `node::decision` and `node::ledger`, and `plot::draw`).
+pub mod analysis; // features, the Byzantine detector and its scores against nodes.csv
 mod api; // Consensus, Block, Vote: the Lux docs' API and its byte formats
 #[cfg(feature = "bridge")]
 pub mod bridge; // the same validators on ZeroMQ sockets (`luxsim node`, `luxsim cluster`)

@@ -20,8 +20,13 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["engine", "api", "node", "util", "sim", "experiment"],
     ),
     (
+        "analysis",
+        &["engine", "api", "node", "util", "sim", "experiment", "plot"],
+    ),
+    (
         "cli",
         &[
+            "analysis",
             "engine",
             "api",
             "node",

@@ -1,5 +1,6 @@
 //! Experiments over many runs: parameter sweeps (`luxsim sweep`), joining sharded sweeps
-//! (`luxsim merge`) and the convergence regression check (`luxsim check`).
+//! (`luxsim merge`), the convergence regression check (`luxsim check`) and consensus-time
+//! prediction (`luxsim predict`).
 //!
 //! Every command here is deterministic: runs go in parallel on a local rayon pool, but
 //! their results are collected and written in a fixed order (grid order, then seed order),
@@ -15,6 +16,7 @@ pub(crate) mod check;
 pub(crate) mod grid;
 pub(crate) mod merge;
 pub(crate) mod pool;
+pub(crate) mod predict;
 pub(crate) mod records;
 pub(crate) mod sweep;
 
@@ -22,6 +24,10 @@ pub use baseline::Baseline;
 pub use check::{check, CheckArgs};
 pub use grid::{Axis, Grid};
 pub use merge::{merge, MergeArgs};
+pub use predict::{
+    baseline, command_predict, features, Features, Linear, Model, PredictError, Prediction,
+    Targets, Term, Transform, FEATURE_NAMES, MODEL_FORMAT,
+};
 pub use records::{runs_header, RunRecord};
 pub use sweep::{run_sweep, sweep, Manifest, Shard, SweepArgs};
 
