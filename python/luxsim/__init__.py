@@ -27,6 +27,7 @@ from ._luxsim import (
     Vote,
     VoteType,
 )
+from .analysis import ConsensusAnalyzer, ConsensusML
 from .metrics import MetricsCollector
 from .network import Network, NetworkConfig
 from .node import ConsensusNode, NodeError
@@ -39,7 +40,9 @@ __version__ = "0.1.0"
 __all__ = [
     "Block",
     "Consensus",
+    "ConsensusAnalyzer",
     "ConsensusError",
+    "ConsensusML",
     "ConsensusNode",
     "ConsensusParams",
     "ConsensusVisualizer",

@@ -11,8 +11,10 @@
 //! networked validator's state machine and codec (`ConsensusNode`); `sim` the simulator
 //! (scenarios, runs, sweeps, progress series, network graphs).
 
+mod analysis;
 mod consensus;
 mod node;
+mod predict;
 mod sim;
 
 use consensus::{Consensus, Stats};
@@ -346,9 +348,13 @@ fn _luxsim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConsensusError", m.py().get_type::<ConsensusError>())?;
     m.add("ScenarioError", m.py().get_type::<sim::ScenarioError>())?;
     m.add("OUTCOMES", consensus::OUTCOMES.to_vec())?;
+    m.add_function(wrap_pyfunction!(analysis::analyze_run, m)?)?;
+    m.add_function(wrap_pyfunction!(analysis::score_detector, m)?)?;
     m.add_function(wrap_pyfunction!(sim::run_scenario, m)?)?;
     m.add_function(wrap_pyfunction!(sim::sweep_scenario, m)?)?;
     m.add_function(wrap_pyfunction!(sim::progress_series, m)?)?;
     m.add_function(wrap_pyfunction!(sim::network_parts, m)?)?;
+    m.add_function(wrap_pyfunction!(predict::scenario_features, m)?)?;
+    m.add_function(wrap_pyfunction!(predict::scenario_baseline, m)?)?;
     Ok(())
 }

@@ -34,7 +34,7 @@ fn sim_error(e: sim::SimError) -> PyErr {
 #[pyclass(module = "luxsim", frozen)]
 #[derive(Clone)]
 pub(crate) struct Scenario {
-    inner: CoreScenario,
+    pub(crate) inner: CoreScenario,
     path: PathBuf,
     set: Vec<String>,
 }

@@ -1,4 +1,4 @@
-"""Every Python block of README.md and docs/python.md runs as written (from the repository
+"""Every Python block of README.md, docs/python.md and docs/analysis.md runs as written (from the repository
 root, where their relative paths point)."""
 
 import re
@@ -6,7 +6,7 @@ import re
 import pytest
 from conftest import ROOT
 
-FILES = ["README.md", "docs/python.md"]
+FILES = ["README.md", "docs/python.md", "docs/analysis.md"]
 
 
 def blocks():

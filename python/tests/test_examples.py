@@ -14,6 +14,8 @@ EXAMPLES = {
     # A DAG cluster of three `luxsim node`s ($LUXSIM_BIN), its vote feed fed to a Consensus.
     "network_node.py": ["Consensus(AVALANCHE) accepted vertices [", "the cluster accepted vertices [1, 4"],
     "byzantine_test.py": ["balance-informed: 20 byzantine nodes", "caught equivocating: [7]"],
+    # Needs the ml extra (scikit-learn): the detectors scored against nodes.csv, a fitted model.
+    "ml_analysis.py": ["rule-based detector: ROC AUC 1.000", "IsolationForest:", "250 nodes: predicted p50"],
     "visualization.py": ["progress.png", "network.png", "progress.gif", "metrics.csv"],
 }
 
