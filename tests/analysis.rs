@@ -26,30 +26,12 @@ impl Drop for TempDir {
     }
 }
 
-const NODES: &str = "id,stake,byzantine,strategy,region,initial,crashes
-0,0.25,false,,,0,
-1,0.25,false,,,0,
-2,0.25,true,random,,,
-3,0.25,true,silent,,,
-";
+const NODES: &str = include_str!("data/analysis-hand/nodes.csv");
 
-/// Node 0 polls 1, 2, 3; node 1 polls 2 and 0. Node 2 answers 1 to node 0 and 0 to node 1
+/// The hand-built run (shared with python/tests/test_analysis.py): node 0 polls 1, 2, 3;
+/// node 1 polls 2 and 0. Node 2 answers 1 to node 0 and 0 to node 1
 /// at the same instant; node 3 never answers. Both honest nodes decide 0.
-const TRACE: &str = "time_ns,node,kind,peer,request,choice,count,answers,latency_ns
-0,0,query,1,0,,,,10000000
-0,0,query,2,0,,,,20000000
-0,0,query,3,0,,,,30000000
-1000000,1,query,2,0,,,,19000000
-1000000,1,query,0,0,,,,4000000
-5000000,0,answer,1,0,0,,,4000000
-10000000,1,answer,0,0,0,,,10000000
-20000000,2,answer,0,0,1,,,5000000
-20000000,2,answer,1,0,0,,,10000000
-30000000,0,poll,,0,0,1,2,
-30000000,1,poll,,0,0,2,2,
-40000000,0,decide,,,0,,,
-50000000,1,decide,,,0,,,
-";
+const TRACE: &str = include_str!("data/analysis-hand/trace.csv");
 
 fn hand_built(trace: &str) -> TempDir {
     let d = TempDir::new("hand");

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 import luxsim
 from lux_consensus import (
@@ -21,30 +22,12 @@ from lux_consensus import (
     VoteType,
 )
 
-NODES = """id,stake,byzantine,strategy,region,initial,crashes
-0,0.25,false,,,0,
-1,0.25,false,,,0,
-2,0.25,true,random,,,
-3,0.25,true,silent,,,
-"""
+HAND = ROOT / "tests" / "data" / "analysis-hand"
+NODES = (HAND / "nodes.csv").read_text()
 
 # The run of tests/analysis.rs: node 2 answers 1 to node 0 and 0 to node 1 at once; node 3
 # never answers; both honest nodes decide 0.
-TRACE = """time_ns,node,kind,peer,request,choice,count,answers,latency_ns
-0,0,query,1,0,,,,10000000
-0,0,query,2,0,,,,20000000
-0,0,query,3,0,,,,30000000
-1000000,1,query,2,0,,,,19000000
-1000000,1,query,0,0,,,,4000000
-5000000,0,answer,1,0,0,,,4000000
-10000000,1,answer,0,0,0,,,10000000
-20000000,2,answer,0,0,1,,,5000000
-20000000,2,answer,1,0,0,,,10000000
-30000000,0,poll,,0,0,1,2,
-30000000,1,poll,,0,0,2,2,
-40000000,0,decide,,,0,,,
-50000000,1,decide,,,0,,,
-"""
+TRACE = (HAND / "trace.csv").read_text()
 
 SCENARIO = """
 name = "analysis"
