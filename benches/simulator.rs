@@ -50,16 +50,53 @@ fn exact_mode_baseline(bencher: Bencher, nodes: usize) {
     bench_baseline(bencher, nodes, true);
 }
 
-/// `scenarios/lockstep-1m.toml` (k = 20, pareto stake) at 100,000 and 1,000,000 nodes; the
-/// counter is the number of polls (node-rounds).
-#[divan::bench(args = [100_000, 1_000_000], sample_count = 1, sample_size = 1)]
+/// `scenarios/lockstep-1m.toml` (k = 20, pareto stake) at 10,000 to 1,000,000 nodes, on
+/// one thread; the counter is the number of polls (node-rounds), so the cost per poll can
+/// be read across sizes.
+#[divan::bench(args = [10_000, 100_000, 1_000_000], sample_count = 3, sample_size = 1)]
 fn lockstep_to_finality(bencher: Bencher, nodes: usize) {
+    bench_lockstep(bencher, nodes, 1);
+}
+
+/// `scenarios/lockstep-1m.toml` at 1,000,000 nodes with a round split across 1 and 2
+/// threads (the same run, the same digest: `tests/lockstep_threads.rs`).
+#[divan::bench(args = [1, 2], sample_count = 3, sample_size = 1)]
+fn lockstep_1m_threads(bencher: Bencher, threads: usize) {
+    bench_lockstep(bencher, 1_000_000, threads);
+}
+
+fn bench_lockstep(bencher: Bencher, nodes: usize, threads: usize) {
     let s = scenario(
         "scenarios/lockstep-1m.toml",
         &[format!("network.nodes={nodes}")],
     );
-    let polls = sim::run(&s, &RunOptions::default()).unwrap().summary.events;
-    bencher
-        .counter(ItemsCount::new(polls))
-        .bench(|| sim::run(&s, &RunOptions::default()).unwrap().summary.events);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let polls = || pool.install(|| sim::run(&s, &RunOptions::default()).unwrap().summary.events);
+    bencher.counter(ItemsCount::new(polls())).bench(polls);
+}
+
+/// A CPU-bound sweep (`baseline.toml` at 2,000 nodes, 8 seeds, into a temporary
+/// directory) with `--jobs 1` and `--jobs 2`; the counter is the number of runs.
+#[divan::bench(args = [1, 2], sample_count = 3, sample_size = 1)]
+fn sweep_jobs(bencher: Bencher, jobs: usize) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out =
+        std::env::temp_dir().join(format!("luxsim-bench-sweep-{}-{jobs}", std::process::id()));
+    let args = luxsim::experiment::SweepArgs {
+        scenario: root.join("scenarios/baseline.toml"),
+        set: vec!["network.nodes=2000".into()],
+        seeds: 8,
+        jobs: Some(jobs),
+        out: Some(out.clone()),
+        quiet: true,
+        ..Default::default()
+    };
+    bencher.counter(ItemsCount::new(8u32)).bench(|| {
+        let code = luxsim::experiment::run_sweep(&args).unwrap();
+        assert_eq!(code, 0);
+    });
+    let _ = std::fs::remove_dir_all(&out);
 }

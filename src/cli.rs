@@ -174,6 +174,10 @@ enum Command {
         /// Run even when the memory estimate exceeds the memory available.
         #[arg(long)]
         skip_memory_check: bool,
+        /// Threads a lockstep round is split across [default: one per core]; the result
+        /// is the same for any number.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
     },
     /// Plot a run (trace file or run directory) or a sweep directory as SVG or PNG.
     Plot {
@@ -363,26 +367,36 @@ pub fn main() -> ExitCode {
             quiet,
             report,
             skip_memory_check,
-        } => run(&RunArgs {
-            scenario,
-            seed,
-            set,
-            out,
-            trace: match trace {
-                Level::None => TraceLevel::None,
-                Level::Decisions => TraceLevel::Decisions,
-                Level::Polls => TraceLevel::Polls,
-                Level::Messages => TraceLevel::Messages,
-            },
-            format: match format {
-                Format::Csv => TraceFormat::Csv,
-                Format::Jsonl => TraceFormat::Jsonl,
-            },
-            check_determinism,
-            quiet,
-            report,
-            skip_memory_check,
-        }),
+            threads,
+        } => {
+            if let Some(n) = threads {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(usize::from(n));
+                if let Err(e) = pool.build_global() {
+                    eprintln!("error: --threads {n}: {e}");
+                    return ExitCode::from(crate::util::console::EXIT_BAD_INPUT);
+                }
+            }
+            run(&RunArgs {
+                scenario,
+                seed,
+                set,
+                out,
+                trace: match trace {
+                    Level::None => TraceLevel::None,
+                    Level::Decisions => TraceLevel::Decisions,
+                    Level::Polls => TraceLevel::Polls,
+                    Level::Messages => TraceLevel::Messages,
+                },
+                format: match format {
+                    Format::Csv => TraceFormat::Csv,
+                    Format::Jsonl => TraceFormat::Jsonl,
+                },
+                check_determinism,
+                quiet,
+                report,
+                skip_memory_check,
+            })
+        }
         Command::Plot { input, out } => crate::plot::command_plot(&input, out.as_deref()),
         Command::Analyze {
             run_dir,

@@ -5,13 +5,15 @@
 //! - [`ledger`]: a validator of a chain or a DAG ([`LedgerNode`]), with block and vertex
 //!   propagation;
 //! - [`StakeSampler`]: stake-weighted sampling of validators; [`Stake`]: stake
-//!   distributions;
+//!   distributions; [`draw_by_class`]: a stake-unit poll's class counts, drawn without
+//!   naming the validators;
 //! - [`Adversary`]: how Byzantine validators answer about one decision;
 //!   [`ledger::LedgerAdversary`] how they answer about blocks and vertices.
 //!
 //! This layer imports the engines and nothing of the simulator or the bridge.
 
 mod byzantine;
+mod classes;
 pub mod decision;
 pub mod ledger;
 mod sampler;
@@ -19,6 +21,7 @@ mod stake;
 mod validator;
 
 pub use byzantine::{Adversary, Reply, Strategy, View};
+pub use classes::draw_by_class;
 pub use decision::{Node, NodeConfig};
 pub use ledger::{LedgerConfig, LedgerKind, LedgerNode};
 pub use sampler::{Sample, Sampling, StakeSampler, STAKE_UNIT};

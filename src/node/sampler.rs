@@ -178,21 +178,56 @@ impl StakeSampler {
                 .ok_or(StakeError::UnitsOverflow { unit })?;
             units.push(u);
         }
+        let normalized = weights.iter().map(|&w| w / total).collect();
+        Ok(Self::units_table(units, total_units, normalized, total))
+    }
+
+    /// A sampler of stake units without replacement over nodes holding `units` each
+    /// (whose sum, positive, must fit in a `u64`): the weights are the units themselves.
+    pub fn of_units(units: &[u64]) -> Result<StakeSampler, StakeError> {
+        let mut total_units = 0u64;
+        for &u in units {
+            total_units = total_units
+                .checked_add(u)
+                .ok_or(StakeError::UnitsOverflow { unit: 1.0 })?;
+        }
+        if total_units == 0 {
+            return Err(StakeError::ZeroTotal);
+        }
+        let normalized = units
+            .iter()
+            .map(|&u| u as f64 / total_units as f64)
+            .collect();
+        Ok(Self::units_table(
+            units.to_vec(),
+            total_units,
+            normalized,
+            total_units as f64,
+        ))
+    }
+
+    /// The stake-unit sampler over `units`, with `normalized` weights summing to 1.
+    fn units_table(
+        units: Vec<u64>,
+        total_units: u64,
+        normalized: Vec<f64>,
+        total: f64,
+    ) -> StakeSampler {
         // Draws follow the units, not the weights they were rounded from.
         let normalized_units: Vec<f64> = units
             .iter()
             .map(|&u| u as f64 / total_units as f64)
             .collect();
         let table = alias_table(&normalized_units);
-        Ok(StakeSampler {
+        StakeSampler {
             positive: units.iter().filter(|&&u| u > 0).count(),
             table,
-            normalized: weights.iter().map(|&w| w / total).collect(),
+            normalized,
             total,
             sampling: Sampling::Stake,
             units,
             total_units,
-        })
+        }
     }
 
     /// A sampler of either kind; `unit` matters only to [`Sampling::Stake`].
@@ -231,6 +266,11 @@ impl StakeSampler {
     /// The stake units node `id` holds (0 under [`Sampling::Validators`]).
     pub fn units(&self, id: u32) -> u64 {
         self.units.get(id as usize).copied().unwrap_or(0)
+    }
+
+    /// All stake units together (0 under [`Sampling::Validators`]).
+    pub fn total_units(&self) -> u64 {
+        self.total_units
     }
 
     /// The number of nodes with positive weight (the only ones that can be drawn).

@@ -5,13 +5,30 @@
 //! and 34.3, so 6 % and 5 % more; `docs/scenarios.md`, `mode`).
 //!
 //! In each round every unfinalized honest node fills k slots by the scenario's sampling
-//! (k stake units by default, a validator's answer counting once per slot it fills) and
-//! reads their preferences as of the previous round; the bag's top choice (ties: smallest
-//! id) is recorded in the node's [`Decision`]. Byzantine validators answer by their strategy
-//! (silent ones give no answer, delay ones answer on time: rounds have no clock). A round
-//! ends when every node has polled; the run ends when every honest node has finalized or
-//! the round budget is spent. Nodes poll in id order from one seeded generator, so a run
-//! is deterministic; there is no message-level network in this mode.
+//! and reads their preferences as of the previous round; the bag's top choice (ties:
+//! smallest id) is recorded in the node's [`Decision`]. Byzantine validators answer by
+//! their strategy (silent ones give no answer, delay ones answer on time: rounds have no
+//! clock). A round ends when every node has polled; the run ends when every honest node has
+//! finalized or the round budget is spent. There is no message-level network in this mode.
+//!
+//! How a poll is drawn:
+//!
+//! - Under stake-unit sampling (the default) an honest validator's answer depends only on
+//!   its preference of the previous round, so a poll is drawn by class
+//!   ([`crate::node::draw_by_class`]): how many of the k units are honest units of each
+//!   choice, and how many are Byzantine, then which Byzantine validators hold those. That
+//!   is exactly the law of drawing every unit by name (tests in `node/classes.rs`), in
+//!   O(k) per poll whatever the number of nodes.
+//! - Under `sampling = "validators"` the k distinct validators are drawn by name.
+//!
+//! Determinism and threads: the nodes are cut into blocks of [`block::BLOCK`] ids, and
+//! each block draws from its own stream of the round's key (round keys come one after the
+//! other from the seed's `Lockstep` stream). Without Byzantine nodes the blocks of a round
+//! run in parallel on the current rayon pool; with them they run in order on one thread,
+//! since an adversary may keep state across polls. Either way a run's result does not
+//! depend on the number of threads (`tests/lockstep_threads.rs`).
+
+mod block;
 
 use super::population::Population;
 use super::progress::{End, Progress, Watch};
@@ -20,15 +37,19 @@ use super::scenario::Scenario;
 use super::summary::Outcomes;
 use super::trace::{Event, Kind, Trace};
 use super::SimError;
-use crate::node::{top, Adversary, Reply, Sample, View};
+use crate::node::{top, Adversary, Reply, Sample, Sampling, StakeSampler, View};
 use crate::Decision;
+use block::{poll_block, state, BlockOut, Nodes, Round, Row, BLOCK};
+use rand::RngCore;
+use rayon::prelude::*;
 
 /// Counters of a lockstep run.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RoundCounters {
     /// Polls recorded.
     pub polls: u64,
-    /// Answers read.
+    /// Answers read: in lockstep mode, answered slots (a validator filling two stake-unit
+    /// slots of a poll counts twice); in harness mode, validators that answered.
     pub answers: u64,
     /// Rounds run.
     pub rounds: u64,
@@ -36,8 +57,55 @@ pub struct RoundCounters {
     pub ended: End,
 }
 
-/// Runs `scenario` in lockstep mode; `watch` is told the progress every 65,536 polls and
-/// after each round, and may stop the run.
+/// Blocks per batch: the run reports progress (and may be stopped) between batches.
+const BATCH_BLOCKS: usize = 64;
+
+/// How a round's polls are drawn.
+pub(crate) enum Draw {
+    /// By class (stake-unit sampling), with the Byzantine validators' own sampler.
+    Classes {
+        /// `None` when there is no Byzantine node.
+        byzantine: Option<ByzantinePool>,
+    },
+    /// Every peer by name (`sampling = "validators"`).
+    ByName,
+}
+
+/// The Byzantine validators as a stake-unit sampler of their own.
+pub(crate) struct ByzantinePool {
+    /// Node id of each of the sampler's ids.
+    pub ids: Vec<u32>,
+    /// Stake units without replacement among the Byzantine validators only.
+    pub sampler: StakeSampler,
+    /// Their units in all.
+    pub units: u64,
+}
+
+impl Draw {
+    fn new(pop: &Population) -> Result<Draw, SimError> {
+        if pop.sampler.sampling() == Sampling::Validators {
+            return Ok(Draw::ByName);
+        }
+        let ids: Vec<u32> = (0..pop.byzantine.len() as u32)
+            .filter(|&i| pop.byzantine[i as usize])
+            .collect();
+        let units: Vec<u64> = ids.iter().map(|&i| pop.sampler.units(i)).collect();
+        let total: u64 = units.iter().sum();
+        let byzantine = if total == 0 {
+            None
+        } else {
+            Some(ByzantinePool {
+                sampler: StakeSampler::of_units(&units)?,
+                ids,
+                units: total,
+            })
+        };
+        Ok(Draw::Classes { byzantine })
+    }
+}
+
+/// Runs `scenario` in lockstep mode; `watch` is told the progress after every batch of
+/// [`BATCH_BLOCKS`] blocks, and may stop the run.
 pub fn run(
     scenario: &Scenario,
     pop: &Population,
@@ -46,97 +114,146 @@ pub fn run(
     watch: Watch,
 ) -> Result<RoundCounters, SimError> {
     let n = scenario.network.nodes;
-    let k = scenario.params.k;
     let choices = scenario.workload.choices;
-    let self_sample = scenario.network.self_sample;
     let mut decisions = decisions(scenario, pop);
     let mut prev: Vec<u8> = pop.initial.iter().map(|&c| c as u8).collect();
     let mut next = prev.clone();
-    let mut polls_to_final = vec![0u32; n];
-    let mut active: Vec<u32> = (0..n as u32)
-        .filter(|&i| !pop.byzantine[i as usize])
+    let mut polls = vec![0u32; n];
+    let mut states: Vec<u8> = (pop.byzantine.iter())
+        .map(|&b| if b { state::BYZANTINE } else { state::POLLING })
         .collect();
-    let honest = active.len();
-    let mut split = vec![0u64; choices];
-    for &i in &active {
-        split[prev[i as usize] as usize] += 1;
+    let honest = states.iter().filter(|&&s| s == state::POLLING).count();
+    let mut left = honest;
+    let (mut split, mut class_units) = (vec![0u64; choices], vec![0u64; choices]);
+    for i in (0..n).filter(|&i| !pop.byzantine[i]) {
+        split[usize::from(prev[i])] += 1;
+        class_units[usize::from(prev[i])] += pop.sampler.units(i as u32);
     }
-    let mut adversary = scenario.byzantine.as_ref().map(|b| {
+    let draw = Draw::new(pop)?;
+    // An adversary only where there is a Byzantine node to play it; then blocks run in
+    // order, on this thread.
+    let mut adversary = scenario.byzantine.as_ref().filter(|_| honest < n).map(|b| {
         let rng = rng_for(scenario.seed, Purpose::Adversary);
         Adversary::new(b.strategy, b.target, choices, rng).with_share(pop.byzantine_stake)
     });
-    let mut rng = rng_for(scenario.seed, Purpose::Lockstep);
-    let mut sample = Sample::with_capacity(k);
-    let mut counts = vec![0u32; choices];
+    let mut keys = rng_for(scenario.seed, Purpose::Lockstep);
+    let blocks = n.div_ceil(BLOCK);
+    let mut outs: Vec<BlockOut> = (0..blocks).map(|_| BlockOut::default()).collect();
+    let trace_polls = trace.wants(Kind::Poll);
     let mut c = RoundCounters::default();
-    let progress = |c: &RoundCounters, active: usize| Progress {
-        at: c.rounds,
-        budget: scenario.max_rounds,
-        done: honest - active,
-        of: honest,
-    };
-    'rounds: while !active.is_empty() && c.rounds < scenario.max_rounds {
+    'rounds: while left > 0 && c.rounds < scenario.max_rounds {
         c.rounds += 1;
-        let round = c.rounds;
-        let mut still = 0;
-        for idx in 0..active.len() {
-            if c.polls & 0xffff == 0xffff && !watch(progress(&c, active.len())) {
-                // Stop mid-round: the nodes not yet polled keep their place.
-                active.copy_within(idx.., still);
-                active.truncate(still + active.len() - idx);
+        let mut key = [0u8; 32];
+        keys.fill_bytes(&mut key);
+        let round = Round {
+            number: c.rounds,
+            key,
+            prev: &prev,
+            split: &split,
+            class_units: &class_units,
+            draw: &draw,
+            pop,
+            k: scenario.params.k,
+            self_sample: scenario.network.self_sample,
+            trace_polls,
+        };
+        for first in (0..blocks).step_by(BATCH_BLOCKS) {
+            let batch = first..blocks.min(first + BATCH_BLOCKS);
+            let ids = first * BLOCK..n.min(batch.end * BLOCK);
+            let chunks = (
+                decisions[ids.clone()].par_chunks_mut(BLOCK),
+                next[ids.clone()].par_chunks_mut(BLOCK),
+                polls[ids.clone()].par_chunks_mut(BLOCK),
+                states[ids.clone()].par_chunks_mut(BLOCK),
+                outs[batch.clone()].par_iter_mut(),
+            );
+            let nodes = |b: usize, d, nx, p, st| Nodes {
+                first: (b * BLOCK) as u32,
+                decisions: d,
+                next: nx,
+                polls: p,
+                state: st,
+            };
+            if let Some(adv) = adversary.as_mut() {
+                let seq = (chunks.0.collect::<Vec<_>>().into_iter())
+                    .zip(chunks.1.collect::<Vec<_>>())
+                    .zip(chunks.2.collect::<Vec<_>>())
+                    .zip(chunks.3.collect::<Vec<_>>())
+                    .zip(chunks.4.collect::<Vec<_>>());
+                for (i, ((((d, nx), p), st), out)) in seq.enumerate() {
+                    let b = first + i;
+                    poll_block(&round, b, nodes(b, d, nx, p, st), Some(adv), out);
+                }
+            } else {
+                chunks
+                    .into_par_iter()
+                    .enumerate()
+                    .for_each(|(i, (d, nx, p, st, out))| {
+                        let b = first + i;
+                        poll_block(&round, b, nodes(b, d, nx, p, st), None, out);
+                    });
+            }
+            for out in &mut outs[batch] {
+                c.polls += out.polls;
+                c.answers += out.answers;
+                (out.polls, out.answers) = (0, 0);
+                for row in out.rows.drain(..) {
+                    match row {
+                        Row::Poll {
+                            node,
+                            top,
+                            count,
+                            votes_in,
+                        } => poll_row(trace, round.number, node, top as usize, count, votes_in)?,
+                        Row::Decide {
+                            node,
+                            choice,
+                            polls,
+                        } => {
+                            left -= 1;
+                            decide_row(trace, round.number, node, choice)?;
+                            outcomes.decided.push(choice);
+                            outcomes.nodes.push(node);
+                            outcomes.finality.push(round.number as f64);
+                            outcomes.polls.push(f64::from(polls));
+                        }
+                    }
+                }
+            }
+            let p = Progress {
+                at: c.rounds,
+                budget: scenario.max_rounds,
+                done: honest - left,
+                of: honest,
+            };
+            if !watch(p) {
+                // Stopped mid-round: the nodes not yet polled keep their place.
                 c.ended = End::Interrupted;
                 break 'rounds;
             }
-            let me = active[idx];
-            let exclude = (!self_sample).then_some(me);
-            pop.sampler.sample(&mut rng, k, exclude, &mut sample);
-            let honest_answer = |peer: u32| usize::from(prev[peer as usize]);
-            let mine = decisions[me as usize].preference() as u32;
-            let t = tally(
-                &sample,
-                pop,
-                adversary.as_mut(),
-                me,
-                mine,
-                &split,
-                honest_answer,
-                &mut counts,
-            );
-            c.answers += u64::from(t.answers);
-            let d = &mut decisions[me as usize];
-            d.record_counts(&counts);
-            c.polls += 1;
-            polls_to_final[me as usize] += 1;
-            next[me as usize] = d.preference() as u8;
-            poll_row(trace, round, me, t.top, t.count, t.votes_in)?;
-            if d.finalized() {
-                let choice = d.preference() as u32;
-                decide_row(trace, round, me, choice)?;
-                outcomes.decided.push(choice);
-                outcomes.nodes.push(me);
-                outcomes.finality.push(round as f64);
-                outcomes.polls.push(f64::from(polls_to_final[me as usize]));
-            } else {
-                active[still] = me;
-                still += 1;
-            }
         }
-        active.truncate(still);
         // The round is over: its preferences become what the next round reads.
-        for (i, (p, q)) in prev.iter_mut().zip(&next).enumerate() {
-            if *p != *q && !pop.byzantine[i] {
-                split[*p as usize] -= 1;
-                split[*q as usize] += 1;
+        const LANE: usize = 64;
+        for (lane, (p, q)) in prev.chunks_mut(LANE).zip(next.chunks(LANE)).enumerate() {
+            if p == q {
+                continue;
             }
-            *p = *q;
-        }
-        if !watch(progress(&c, active.len())) {
-            c.ended = End::Interrupted;
-            break;
+            for (j, (a, b)) in p.iter().zip(q).enumerate() {
+                if a != b {
+                    let id = (lane * LANE + j) as u32;
+                    debug_assert!(!pop.byzantine[id as usize], "a Byzantine node polled");
+                    let units = pop.sampler.units(id);
+                    split[usize::from(*a)] -= 1;
+                    split[usize::from(*b)] += 1;
+                    class_units[usize::from(*a)] -= units;
+                    class_units[usize::from(*b)] += units;
+                }
+            }
+            p.copy_from_slice(q);
         }
     }
     if c.ended != End::Interrupted {
-        c.ended = if active.is_empty() {
+        c.ended = if left == 0 {
             End::Finalized
         } else {
             End::MaxRounds
@@ -175,7 +292,7 @@ pub(super) struct Tally {
 pub(super) fn tally(
     sample: &Sample,
     pop: &Population,
-    mut adversary: Option<&mut Adversary>,
+    adversary: Option<&mut Adversary>,
     me: u32,
     mine: u32,
     split: &[u64],
@@ -191,24 +308,10 @@ pub(super) fn tally(
             answers += 1;
         }
     }
-    if let Some(adv) = adversary.as_mut() {
-        for (peer, weight) in sample.iter() {
-            if !pop.byzantine[peer as usize] {
-                continue;
-            }
-            let view = View {
-                split,
-                querier_preference: Some(mine),
-                poll: Some(counts),
-                slots: weight,
-            };
-            if let Reply::Now(x) | Reply::AtDeadline(x) = adv.answer(me, &view) {
-                counts[x as usize] += weight;
-                votes_in += weight;
-                answers += 1;
-            }
-        }
-    }
+    let byzantine = sample.iter().filter(|&(p, _)| pop.byzantine[p as usize]);
+    let (votes, peers) = byzantine_answers(byzantine, adversary, me, mine, split, counts);
+    votes_in += votes;
+    answers += peers;
     let (top, count) = top((0u64..).zip(counts.iter().copied())).unwrap_or((0, 0));
     Tally {
         votes_in,
@@ -216,6 +319,37 @@ pub(super) fn tally(
         top: top as usize,
         count,
     }
+}
+
+/// Asks each Byzantine `(peer, slots)` in turn, through `adversary`, for its answer to `me`
+/// (which prefers `mine`) and counts it into `counts` once per slot; returns the slots and
+/// the peers that answered. Without an adversary the peers are silent.
+pub(super) fn byzantine_answers(
+    peers: impl Iterator<Item = (u32, u32)>,
+    adversary: Option<&mut Adversary>,
+    me: u32,
+    mine: u32,
+    split: &[u64],
+    counts: &mut [u32],
+) -> (u32, u32) {
+    let Some(adv) = adversary else {
+        return (0, 0);
+    };
+    let (mut votes, mut answered) = (0u32, 0u32);
+    for (_, slots) in peers {
+        let view = View {
+            split,
+            querier_preference: Some(mine),
+            poll: Some(counts),
+            slots,
+        };
+        if let Reply::Now(x) | Reply::AtDeadline(x) = adv.answer(me, &view) {
+            counts[x as usize] += slots;
+            votes += slots;
+            answered += 1;
+        }
+    }
+    (votes, answered)
 }
 
 /// The trace row of node `me`'s poll in `round`: its top choice had `count` votes of

@@ -189,6 +189,11 @@ impl Tree {
         (self.nodes.len() - 1) as u32
     }
 
+    /// Releases the arena's spare room (a tree built once and then only polled).
+    pub fn shrink_to_fit(&mut self) {
+        self.nodes.shrink_to_fit();
+    }
+
     /// Adds a choice; a choice already decided against (it differs from the preference in
     /// the decided prefix), or already added, changes nothing.
     pub fn add(&mut self, id: u64) {
