@@ -130,7 +130,7 @@ pub enum Decision {
     /// A Snowball instance.
     Snowball(Snowball),
     /// A tree of Slush, Snowflake or Snowball nodes.
-    Tree(Box<TreeDecision>),
+    Tree(TreeDecision),
 }
 
 impl Decision {
@@ -149,10 +149,10 @@ impl Decision {
                 tree.add(tree_id(c as u64));
             }
             tree.shrink_to_fit();
-            return Decision::Tree(Box::new(TreeDecision {
+            return Decision::Tree(TreeDecision {
                 tree,
                 preference: initial as u32,
-            }));
+            });
         }
         match protocol {
             Protocol::Slush => Decision::Slush(Slush::new(params, initial)),

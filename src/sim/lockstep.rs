@@ -124,6 +124,11 @@ pub fn run(
         .collect();
     let honest = states.iter().filter(|&&s| s == state::POLLING).count();
     let mut left = honest;
+    // One entry per honest node at most: reserved once, not grown by doubling.
+    outcomes.decided.reserve_exact(honest);
+    outcomes.nodes.reserve_exact(honest);
+    outcomes.finality.reserve_exact(honest);
+    outcomes.polls.reserve_exact(honest);
     let (mut split, mut class_units) = (vec![0u64; choices], vec![0u64; choices]);
     for i in (0..n).filter(|&i| !pop.byzantine[i]) {
         split[usize::from(prev[i])] += 1;
@@ -268,7 +273,8 @@ pub(super) fn decisions(scenario: &Scenario, pop: &Population) -> Vec<Decision> 
     let (params, choices) = (&scenario.params, scenario.workload.choices);
     let (protocol, shape) = (scenario.protocol(), scenario.shape());
     let new = |&initial: &u32| Decision::new(protocol, shape, params, choices, initial as usize);
-    pop.initial.iter().map(new).collect()
+    // Each decision depends on its node alone: built on every core, in node order.
+    pop.initial.par_iter().map(new).collect()
 }
 
 /// What one poll of a round-based mode heard.

@@ -28,9 +28,9 @@ pub fn estimate(s: &Scenario) -> u64 {
         match s.mode {
             // Node state, poll slots and the preference history the world keeps.
             Mode::Event => 2 * 1024 + polls * 56,
-            // Preferences (two rounds), the decision (a tree of a few nodes: 464 MB peak
+            // Preferences (two rounds), the decision (a tree of a few nodes: 387 MB peak
             // at 10^6 nodes, 2026-12-07), the sampler's alias table and the outcomes.
-            Mode::Lockstep | Mode::Harness if s.shape() == Shape::Tree => 448,
+            Mode::Lockstep | Mode::Harness if s.shape() == Shape::Tree => 400,
             // A flat decision lives inline.
             Mode::Lockstep | Mode::Harness => 192,
         }
@@ -97,7 +97,7 @@ mod tests {
     fn estimates_scale_with_nodes_and_mode() {
         let event = estimate(&scenario(""));
         let lockstep = estimate(&scenario("mode = \"lockstep\""));
-        // Measured: 67 MB peak at 10,000 nodes in event mode, 464 MB at 10^6 in lockstep.
+        // Measured: 67 MB peak at 10,000 nodes in event mode, 387 MB at 10^6 in lockstep.
         assert!((40 << 20..140 << 20).contains(&event), "{}", human(event));
         assert!(lockstep < event);
         let big = Scenario::parse(
