@@ -121,12 +121,17 @@ pub struct World<'a> {
     pending: Vec<Pending>,
     free_pending: Vec<u32>,
     open_pending: Vec<u32>,
+    /// Scratch of [`World::answers`]: the preference each answer of a batch carries.
+    batch_prefs: Vec<Option<u32>>,
     /// Exact mode: the slot of the query being answered.
     answering: Option<u32>,
     /// Each node's preference changes: (time, preference), oldest first.
     history: Vec<Vec<(Nanos, u32)>>,
-    /// The last entry of each history, compact so that most answers hit the cache.
-    latest: Vec<(Nanos, u32)>,
+    /// The time of the last entry of each history, apart from its preference so that the
+    /// array most answers read is half as large and stays in the cache.
+    latest_at: Vec<Nanos>,
+    /// The preference of the last entry of each history (choices fit a byte).
+    latest_pref: Vec<u8>,
     finalized: usize,
     honest: usize,
     adversary: Option<Adversary>,
@@ -193,7 +198,9 @@ impl<'a> World<'a> {
             free_pending: Vec::new(),
             open_pending: Vec::new(),
             answering: None,
-            latest: nodes.iter().map(|n| (0, n.preference() as u32)).collect(),
+            batch_prefs: Vec::new(),
+            latest_at: vec![0; nodes.len()],
+            latest_pref: nodes.iter().map(|n| n.preference() as u8).collect(),
             history,
             shell,
             scenario,
@@ -281,9 +288,8 @@ impl<'a> World<'a> {
     /// `node`'s preference as of time `t` (changes at `t` included).
     #[inline]
     fn preference_at(&self, node: NodeId, t: Nanos) -> u32 {
-        let (at, latest) = self.latest[node as usize];
-        if at <= t {
-            return latest;
+        if self.latest_at[node as usize] <= t {
+            return u32::from(self.latest_pref[node as usize]);
         }
         let h = &self.history[node as usize];
         h.iter()
@@ -319,7 +325,8 @@ impl Host for World<'_> {
                 "history out of order"
             );
             h.push((now, after as u32));
-            self.latest[id as usize] = (now, after as u32);
+            self.latest_at[id as usize] = now;
+            self.latest_pref[id as usize] = after as u8;
         }
     }
     fn outputs(&mut self) -> &mut Vec<Output> {

@@ -76,7 +76,17 @@ impl World<'_> {
         trace: &mut Trace,
     ) -> Result<(), SimError> {
         let answers = std::mem::take(&mut self.batches[batch as usize]);
-        for &(arrival, from, asked) in &answers {
+        // The answerers' preferences first, in one pass: their loads miss the cache and
+        // overlap here, where between the node's inputs they would wait one by one. Only
+        // `to` changes while its answers are handed over, so an answer from `to` itself
+        // (self-sampling) is read in turn.
+        let mut prefs = std::mem::take(&mut self.batch_prefs);
+        prefs.clear();
+        let read = |&(_, from, asked): &(Nanos, NodeId, Nanos)| {
+            (from != to).then(|| self.preference_at(from, asked))
+        };
+        prefs.extend(answers.iter().map(read));
+        for (&(arrival, from, asked), &read) in answers.iter().zip(&prefs) {
             if self.down_at(to, arrival) {
                 continue;
             }
@@ -85,10 +95,11 @@ impl World<'_> {
                 // node handles nothing.
                 continue;
             }
-            let pref = self.preference_at(from, asked);
+            let pref = read.unwrap_or_else(|| self.preference_at(from, asked));
             let msg = Node::answer(request, pref as usize);
             shell::drive(self, now, to, Input::Message { from, msg }, trace)?;
         }
+        self.batch_prefs = prefs;
         self.batches[batch as usize] = answers;
         self.batches[batch as usize].clear();
         self.free_batches.push(batch);
