@@ -145,13 +145,14 @@ pub struct Staging {
     published: bool,
 }
 
-/// Names whose presence marks a directory as luxsim's output, which a new set may replace.
-const OUTPUT_MARKERS: [&str; 2] = ["summary.json", "sweep.json"];
+/// Names whose presence marks a directory as luxsim's output, which a new set may replace
+/// (`runs.journal.jsonl`: an unfinished sweep, see `experiment::journal`).
+const OUTPUT_MARKERS: [&str; 3] = ["summary.json", "sweep.json", "runs.journal.jsonl"];
 
 impl Staging {
     /// Prepares a new set of outputs for directory `target`: tidies what killed writers
     /// left beside it and creates the staging directory. `target` must be absent, empty or
-    /// an earlier luxsim output (it holds a `summary.json` or `sweep.json`): a set never
+    /// an earlier luxsim output (it holds a `summary.json`, `sweep.json` or sweep journal): a set never
     /// replaces a directory of other files.
     pub fn begin(target: &Path) -> io::Result<Staging> {
         let parent = match target.parent() {
