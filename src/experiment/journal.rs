@@ -231,9 +231,9 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Progress, ExperimentError> {
     })
 }
 
-/// For tests: the environment variable that holds a sweep (no new runs start) once this
-/// process has journaled that many runs, until a signal stops it; only when the journal
-/// held no runs at the start, so a resumed sweep goes on. `scripts/slurm-test` uses it to
+/// For tests: the environment variable that holds a sweep (each worker stops after its
+/// run) once this process has journaled N runs, until a signal stops it; `N@I` holds only
+/// shard I. Only when the journal held no runs at the start, so a resumed sweep goes on. `scripts/slurm-test` uses it to
 /// stop a task in the middle for certain.
 pub const HOLD_VAR: &str = "LUXSIM_TEST_HOLD_AFTER_RUNS";
 

@@ -315,7 +315,7 @@ pub fn run_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
         progress: !args.quiet,
         label: reference.name.clone(),
     };
-    let hold = hold_after(done.is_empty());
+    let hold = hold_after(done.is_empty(), shard);
     let journaled = std::sync::atomic::AtomicUsize::new(0);
     let record = |i: usize, s: &crate::sim::Summary| {
         RunRecord::from_summary(grid.labels(todo[i] / seeds), s)
@@ -370,10 +370,17 @@ pub fn run_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
     Ok(EXIT_OK)
 }
 
-/// The test hook of [`HOLD_VAR`]: hold after that many runs, if the journal was empty.
-fn hold_after(fresh: bool) -> Option<usize> {
-    let n = std::env::var(HOLD_VAR).ok()?.trim().parse::<usize>().ok()?;
-    (fresh && n > 0).then_some(n)
+/// The test hook of [`HOLD_VAR`] (`N`, or `N@I` for shard I only): hold after N runs, if
+/// the journal held none.
+fn hold_after(fresh: bool, shard: Option<Shard>) -> Option<usize> {
+    let value = std::env::var(HOLD_VAR).ok()?;
+    let (n, only) = match value.split_once('@') {
+        Some((n, i)) => (n, Some(i.trim().parse::<usize>().ok()?)),
+        None => (value.as_str(), None),
+    };
+    let n = n.trim().parse::<usize>().ok()?;
+    let ours = only.is_none_or(|i| shard.is_some_and(|s| s.index == i));
+    (fresh && ours && n > 0).then_some(n)
 }
 
 /// Publishes `runs.csv`, `points.csv` (when `points`) and `sweep.json` as the set of files
