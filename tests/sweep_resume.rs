@@ -213,6 +213,15 @@ fn another_sweeps_progress_is_refused() {
         "the journal is left as it was"
     );
     ok(&dir, &args, &[]);
+    // A directory of other files gets no journal: the sweep stops before it runs.
+    fs::create_dir_all(dir.join("mine")).unwrap();
+    fs::write(dir.join("mine").join("notes.txt"), "mine").unwrap();
+    fails(
+        &dir,
+        &sweep_args("mine", &[]),
+        "is not a luxsim output directory",
+    );
+    assert!(!dir.join("mine").join(JOURNAL).exists());
     fs::remove_dir_all(dir).unwrap();
 }
 

@@ -289,6 +289,11 @@ pub fn run_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
             reference.name, args.seeds
         );
     }
+    // Never start a journal in a directory of other files (publishing would refuse it).
+    crate::util::atomic::check_replaceable(&out).map_err(|source| ExperimentError::Write {
+        path: out.display().to_string(),
+        source,
+    })?;
     // Runs a killed or stopped attempt finished are in the journal: they are not run again.
     let (journal, mut done) = Journal::open(&out, &manifest)?;
     if !done.is_empty() {
