@@ -233,8 +233,9 @@ enum Command {
         /// Most worker threads [default: one per core].
         #[arg(long, value_name = "J")]
         jobs: Option<usize>,
-        /// Run only the I-th of M slices of the runs (1-based), for `luxsim merge`.
-        #[arg(long, value_name = "I/M")]
+        /// Run only the I-th of M slices of the runs (1-based), for `luxsim merge`; `auto`
+        /// (or auto/M) takes I and M from a Slurm array or Kubernetes Indexed Job.
+        #[arg(long, value_name = "I/M|auto")]
         shard: Option<String>,
         /// Output directory [default: results/<name>-sweep/].
         #[arg(long)]
@@ -251,6 +252,10 @@ enum Command {
         /// Where to write the merged outputs.
         #[arg(long)]
         out: PathBuf,
+        /// Merge the runs present when shards or runs are missing (sweep.json then says
+        /// "partial": true) instead of refusing.
+        #[arg(long)]
+        allow_partial: bool,
         /// Nothing on stdout.
         #[arg(long, short)]
         quiet: bool,
@@ -436,7 +441,17 @@ pub fn main() -> ExitCode {
             quiet,
             signals: true,
         }),
-        Command::Merge { dirs, out, quiet } => experiment::merge(&MergeArgs { dirs, out, quiet }),
+        Command::Merge {
+            dirs,
+            out,
+            allow_partial,
+            quiet,
+        } => experiment::merge(&MergeArgs {
+            dirs,
+            out,
+            quiet,
+            allow_partial,
+        }),
         Command::Predict {
             model,
             scenario,

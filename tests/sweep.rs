@@ -122,7 +122,7 @@ fn outputs_do_not_depend_on_threads_or_shards() {
 
     // Merge refuses an incomplete or doubled set of shards, and shards of another sweep.
     for (dirs, wanted) in [
-        (vec!["shard1"], "missing: 2/2"),
+        (vec!["shard1"], "shard 2 of 2 missing"),
         (vec!["shard1", "shard1", "shard2"], "same shard"),
         (vec!["shard1", "one"], "split the sweep differently"),
         (vec!["nowhere"], "cannot read"),

@@ -79,7 +79,7 @@ fn try_check(args: &CheckArgs) -> Result<u8, ExperimentError> {
         progress: !args.quiet,
         label: "check".into(),
     };
-    let batch = pool::run_all(&tasks, &opts, |t| label(owner[t]))?;
+    let batch = pool::run_all(&tasks, &opts, |t| label(owner[t]), |_, _| Ok(()))?;
     if batch.interrupted {
         eprintln!(
             "interrupted by {}: nothing checked or recorded",

@@ -1,12 +1,18 @@
 //! `luxsim merge`: joins the outputs of sweep shards into the files of one whole sweep.
 //!
 //! The shards must come from the same sweep (same scenario contents, `--set`, `--vary`,
-//! seeds), be complete (not interrupted), and together hold every run exactly once. The
-//! result (`runs.csv`, `points.csv`, `sweep.json`) is byte-identical to what an unsharded
-//! sweep writes (the manifest's `scenario` path is taken from shard 1).
+//! seeds) and split it the same way; each slice is given at most once. Every shard must be
+//! there and finished, or the error names the shards missing and the ones short of runs;
+//! with `--allow-partial` the runs present are merged and the manifest says what lacks. A
+//! shard directory without `sweep.json` but with a journal (a task killed hard) counts as a
+//! shard with the runs its journal holds. A whole merge (`runs.csv`, `points.csv`,
+//! `sweep.json`) is byte-identical to what an unsharded sweep writes (the manifest's
+//! `scenario` path is taken from the first shard present).
 
+use super::journal;
 use super::records::{runs_header, RunRecord};
-use super::sweep::{write_outputs, Manifest, Shard, MANIFEST_FORMAT};
+use super::shard::Shard;
+use super::sweep::{write_outputs, Manifest, MANIFEST_FORMAT};
 use super::{fail, read, ExperimentError};
 use crate::util::console::{say, EXIT_OK};
 use std::path::{Path, PathBuf};
@@ -20,6 +26,9 @@ pub struct MergeArgs {
     pub out: PathBuf,
     /// Nothing on stdout.
     pub quiet: bool,
+    /// Merge the runs present when shards or runs are missing (the output says it is
+    /// partial) instead of refusing.
+    pub allow_partial: bool,
 }
 
 /// `luxsim merge`: checks and joins shard outputs; returns the exit code.
@@ -30,11 +39,18 @@ pub fn merge(args: &MergeArgs) -> u8 {
     }
 }
 
-/// One shard directory, read.
+/// One shard directory, read: its manifest, its slice and the runs it holds.
 struct Part {
     dir: PathBuf,
     manifest: Manifest,
     shard: Shard,
+    rows: Vec<(usize, RunRecord)>,
+}
+
+impl Part {
+    fn size(&self) -> usize {
+        self.manifest.end_run - self.manifest.first_run
+    }
 }
 
 fn try_merge(args: &MergeArgs) -> Result<u8, ExperimentError> {
@@ -47,20 +63,36 @@ fn try_merge(args: &MergeArgs) -> Result<u8, ExperimentError> {
         .map(|d| read_part(d))
         .collect::<Result<Vec<_>, _>>()?;
     check_parts(&mut parts)?;
-    let first = &parts[0].manifest;
-    let mut records = Vec::with_capacity(first.runs);
-    for part in &parts {
-        read_runs(part, &mut records)?;
+    let lacking = lacking(&parts);
+    if !lacking.is_empty() && !args.allow_partial {
+        return Err(ExperimentError::Merge(format!(
+            "{}: rerun those shards into their directories (they resume where they stopped), \
+             or pass --allow-partial to merge the runs present",
+            lacking.join("; ")
+        )));
     }
+    let first = &parts[0].manifest;
+    let records: Vec<(usize, RunRecord)> =
+        parts.iter().flat_map(|p| p.rows.iter().cloned()).collect();
     let merged = Manifest {
         shard: None,
         first_run: 0,
         end_run: first.runs,
-        completed: first.runs,
-        partial: false,
+        completed: records.len(),
+        partial: !lacking.is_empty(),
+        missing: lacking.clone(),
         ..first.clone()
     };
-    let files = write_outputs(&args.out, &merged, &records, true)?;
+    let files = write_outputs(&args.out, &merged, &records, true, None)?;
+    if !lacking.is_empty() {
+        eprintln!(
+            "warning: incomplete merge, {} of {} runs ({}); {} says \"partial\": true",
+            records.len(),
+            first.runs,
+            lacking.join("; "),
+            args.out.join("sweep.json").display()
+        );
+    }
     if !args.quiet {
         say(format_args!(
             "merged {} shards, {} runs",
@@ -74,8 +106,43 @@ fn try_merge(args: &MergeArgs) -> Result<u8, ExperimentError> {
     Ok(EXIT_OK)
 }
 
+/// What the parts (sorted, checked) lack: `shard 3 of 4 missing`, `shard 2 of 4 (DIR) has 5
+/// of 8 runs`.
+fn lacking(parts: &[Part]) -> Vec<String> {
+    let count = parts[0].shard.count;
+    let mut out = Vec::new();
+    for i in 1..=count {
+        match parts.iter().find(|p| p.shard.index == i) {
+            None => out.push(format!("shard {i} of {count} missing")),
+            Some(p) if p.rows.len() < p.size() => out.push(format!(
+                "shard {i} of {count} ({}) has {} of {} runs",
+                p.dir.display(),
+                p.rows.len(),
+                p.size()
+            )),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
 fn read_part(dir: &Path) -> Result<Part, ExperimentError> {
     let path = dir.join("sweep.json");
+    if !path.exists() {
+        // A task killed hard leaves only its journal: a shard with the runs it holds.
+        if let Some(progress) = journal::read(dir)? {
+            let shard = progress
+                .manifest
+                .shard
+                .unwrap_or(Shard { index: 1, count: 1 });
+            return Ok(Part {
+                dir: dir.to_path_buf(),
+                manifest: progress.manifest,
+                shard,
+                rows: progress.rows.into_iter().collect(),
+            });
+        }
+    }
     let bad = |message: String| ExperimentError::BadFile {
         path: path.display().to_string(),
         message,
@@ -88,22 +155,16 @@ fn read_part(dir: &Path) -> Result<Part, ExperimentError> {
             manifest.format
         )));
     }
-    if manifest.partial {
-        return Err(bad(format!(
-            "the sweep was interrupted ({} of {} runs finished): run this shard again",
-            manifest.completed,
-            manifest.end_run - manifest.first_run.min(manifest.end_run)
-        )));
-    }
     let shard = manifest.shard.unwrap_or(Shard { index: 1, count: 1 });
     let points = manifest.grid().points();
+    let size = manifest.end_run.saturating_sub(manifest.first_run);
     let consistent = shard.index >= 1
         && shard.index <= shard.count
         && manifest.seeds >= 1
         && points == Some(manifest.points)
         && (manifest.points as u128 * manifest.seeds as u128) == manifest.runs as u128
         && shard.range(manifest.runs) == (manifest.first_run..manifest.end_run)
-        && manifest.completed == manifest.end_run - manifest.first_run
+        && (manifest.completed == size || (manifest.partial && manifest.completed < size))
         && manifest
             .first_seed
             .checked_add(manifest.seeds - 1)
@@ -111,13 +172,15 @@ fn read_part(dir: &Path) -> Result<Part, ExperimentError> {
     if !consistent {
         return Err(bad("inconsistent manifest (edited by hand?)".into()));
     }
-    Ok(Part {
+    let mut part = Part {
         dir: dir.to_path_buf(),
         manifest,
         shard,
-    })
+        rows: Vec::new(),
+    };
+    part.rows = read_runs(&part)?;
+    Ok(part)
 }
-
 /// Same sweep, same split, every slice exactly once; sorts `parts` by slice.
 fn check_parts(parts: &mut [Part]) -> Result<(), ExperimentError> {
     let name = |p: &Part| {
@@ -155,22 +218,12 @@ fn check_parts(parts: &mut [Part]) -> Result<(), ExperimentError> {
             )));
         }
     }
-    let count = parts[0].shard.count;
-    let missing: Vec<String> = (1..=count)
-        .filter(|i| !parts.iter().any(|p| p.shard.index == *i))
-        .map(|i| format!("{i}/{count}"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ExperimentError::Merge(format!(
-            "shards missing: {} (every run must be covered)",
-            missing.join(", ")
-        )));
-    }
     Ok(())
 }
 
-/// Reads a shard's `runs.csv`, checking each row's values and seed against its run.
-fn read_runs(part: &Part, out: &mut Vec<(usize, RunRecord)>) -> Result<(), ExperimentError> {
+/// Reads a shard's `runs.csv`: each row must be a run of the shard's slice, in run order;
+/// a finished shard has every run, an interrupted one those that finished.
+fn read_runs(part: &Part) -> Result<Vec<(usize, RunRecord)>, ExperimentError> {
     let path = part.dir.join("runs.csv");
     let bad = |message: String| ExperimentError::BadFile {
         path: path.display().to_string(),
@@ -193,36 +246,33 @@ fn read_runs(part: &Part, out: &mut Vec<(usize, RunRecord)>) -> Result<(), Exper
             header.join(",")
         )));
     }
-    let grid = m.grid();
-    let mut run = m.first_run;
+    let mut out = Vec::new();
+    let mut next = m.first_run;
     for row in reader.records() {
         let row = row.map_err(|e| bad(e.to_string()))?;
         let line = row.position().map_or(0, |p| p.line());
         let at = |message: String| bad(format!("line {line}: {message}"));
-        if run >= m.end_run {
+        if next >= m.end_run {
             return Err(at(format!(
                 "more rows than the {} runs of the shard",
                 m.end_run - m.first_run
             )));
         }
         let record = RunRecord::parse(&row, m.vary.len(), &header).map_err(at)?;
-        let point = run / m.seeds as usize;
-        if record.values != grid.labels(point) || record.seed != m.seed_of(run) {
-            return Err(at(format!(
-                "expected run {run} ({}, seed {})",
-                grid.describe(point),
-                m.seed_of(run)
-            )));
-        }
+        let run = match m.run_of(&record) {
+            Some(r) if m.partial && r > next && r < m.end_run => r,
+            _ => next,
+        };
+        m.check_row(run, &record).map_err(at)?;
         out.push((run, record));
-        run += 1;
+        next = run + 1;
     }
-    if run != m.end_run {
+    if out.len() != m.completed {
         return Err(bad(format!(
-            "{} rows, expected the {} runs of the shard",
-            run - m.first_run,
-            m.end_run - m.first_run
+            "{} rows, expected the {} runs sweep.json says are done",
+            out.len(),
+            m.completed
         )));
     }
-    Ok(())
+    Ok(out)
 }

@@ -14,22 +14,26 @@ use thiserror::Error;
 pub(crate) mod baseline;
 pub(crate) mod check;
 pub(crate) mod grid;
+pub(crate) mod journal;
 pub(crate) mod merge;
 pub(crate) mod pool;
 pub(crate) mod predict;
 pub(crate) mod records;
+pub(crate) mod shard;
 pub(crate) mod sweep;
 
 pub use baseline::Baseline;
 pub use check::{check, CheckArgs};
 pub use grid::{Axis, Grid};
+pub use journal::{JOURNAL, JOURNAL_FORMAT};
 pub use merge::{merge, MergeArgs};
 pub use predict::{
     baseline, command_predict, features, Features, Linear, Model, PredictError, Prediction,
     Targets, Term, Transform, FEATURE_NAMES, MODEL_FORMAT,
 };
 pub use records::{runs_header, RunRecord};
-pub use sweep::{run_sweep, sweep, Manifest, Shard, SweepArgs};
+pub use shard::{Shard, ShardEnvError};
+pub use sweep::{run_sweep, sweep, Manifest, SweepArgs};
 
 /// Why an experiment could not be carried out (all are exit code 2).
 #[derive(Debug, Error)]
@@ -60,6 +64,26 @@ pub enum ExperimentError {
         arg: String,
         /// What is wrong.
         message: String,
+    },
+    /// `--shard auto` found no usable array index in the environment.
+    #[error("--shard auto: {0}")]
+    ShardEnv(#[from] ShardEnvError),
+    /// The output directory holds the unfinished progress of another sweep.
+    #[error(
+        "{dir} holds the unfinished progress of another sweep (their {what} differ): \
+         rerun that sweep to finish it, or remove {dir} (or choose another --out) to start over"
+    )]
+    OtherSweep {
+        /// The output directory.
+        dir: String,
+        /// What differs.
+        what: String,
+    },
+    /// Another process is writing the same journal.
+    #[error("{path} is locked: another luxsim is writing this sweep's directory")]
+    Busy {
+        /// The journal.
+        path: String,
     },
     /// Another bad argument (`--seeds 0`, `--jobs 0`, ...).
     #[error("{0}")]

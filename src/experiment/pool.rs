@@ -10,7 +10,7 @@ use crate::sim::{self, RunOptions, Scenario, SimError, Summary};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// Installs the signal handlers (once per process; later calls do nothing).
@@ -52,13 +52,16 @@ pub struct PoolOptions {
     pub label: String,
 }
 
-/// Runs every task, at most `jobs` at once; `describe(i)` names task i in an error.
+/// Runs every task, at most `jobs` at once; `describe(i)` names task i in an error, and
+/// `finished(i, summary)` is called on the worker as soon as task i has finished (the
+/// sweep's journal); an error from it stops the batch and is returned.
 ///
 /// A failed run stops the batch; the error returned is the first failure in task order.
 pub fn run_all(
     tasks: &[Task<'_>],
     opts: &PoolOptions,
     describe: impl Fn(usize) -> String,
+    finished: impl Fn(usize, &Summary) -> Result<(), ExperimentError> + Sync,
 ) -> Result<Batch, ExperimentError> {
     if opts.jobs == Some(0) {
         return Err(ExperimentError::BadArgument(
@@ -82,6 +85,7 @@ pub fn run_all(
     let slots: Vec<OnceLock<Result<Summary, SimError>>> =
         tasks.iter().map(|_| OnceLock::new()).collect();
     let announced = AtomicBool::new(false);
+    let hook_error: Mutex<Option<ExperimentError>> = Mutex::new(None);
     pool.scope(|scope| {
         for _ in 0..pool.current_num_threads() {
             scope.spawn(|_| loop {
@@ -109,7 +113,14 @@ pub fn run_all(
                     Err(_) => failed.store(true, Ordering::SeqCst),
                     // Stopped by the signal: not a finished run, so not kept.
                     Ok(s) if s.interrupted => continue,
-                    Ok(_) => {}
+                    Ok(s) => {
+                        if let Err(e) = finished(i, s) {
+                            failed.store(true, Ordering::SeqCst);
+                            let mut slot = hook_error.lock().unwrap_or_else(|e| e.into_inner());
+                            slot.get_or_insert(e);
+                            return;
+                        }
+                    }
                 }
                 let _ = slots[i].set(result);
                 bar.inc(1);
@@ -119,6 +130,9 @@ pub fn run_all(
     let results: Vec<Option<Result<Summary, SimError>>> =
         slots.into_iter().map(OnceLock::into_inner).collect();
     bar.finish_and_clear();
+    if let Some(e) = hook_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
     let mut summaries = Vec::with_capacity(results.len());
     for (i, r) in results.into_iter().enumerate() {
         match r {

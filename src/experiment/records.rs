@@ -85,7 +85,8 @@ impl RunRecord {
         self.honest_finalized >= 1.0
     }
 
-    fn fields(&self) -> Vec<String> {
+    /// The cells of its `runs.csv` row.
+    pub fn fields(&self) -> Vec<String> {
         let mut f = self.values.clone();
         f.push(self.seed.to_string());
         f.push(self.honest_finalized.to_string());

@@ -6,8 +6,10 @@
 //! the manifest `sweep.json`, written last.
 
 use super::grid::{Axis, Grid};
+use super::journal::{Journal, HOLD_VAR, JOURNAL};
 use super::pool::{self, PoolOptions, Task};
 use super::records::{points_csv, points_header, runs_csv, runs_header, RunRecord};
+use super::shard::Shard;
 use super::{fail, read, to_json, write, ExperimentError};
 use crate::sim::scenario::Mode;
 use crate::sim::Scenario;
@@ -15,7 +17,6 @@ use crate::util::atomic::Staging;
 use crate::util::console::{say, EXIT_OK};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -47,45 +48,6 @@ pub struct SweepArgs {
     /// Install the SIGINT/SIGTERM handlers that stop the sweep cleanly (the CLI does; a
     /// library caller, such as the Python package, keeps its own).
     pub signals: bool,
-}
-
-/// One slice of a sweep's run list: `index` (1-based) of `count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Shard {
-    /// Which slice, from 1.
-    pub index: usize,
-    /// How many slices.
-    pub count: usize,
-}
-
-impl Shard {
-    /// Parses `I/M` with `1 <= I <= M`.
-    pub fn parse(arg: &str) -> Result<Shard, ExperimentError> {
-        let bad = |m: &str| ExperimentError::BadShard {
-            arg: arg.to_string(),
-            message: m.to_string(),
-        };
-        let (i, m) = arg
-            .split_once('/')
-            .ok_or_else(|| bad("expected I/M, e.g. 2/8 for the second of 8 slices"))?;
-        let num = |t: &str| {
-            t.trim()
-                .parse::<usize>()
-                .map_err(|_| bad("I and M must be integers"))
-        };
-        let (index, count) = (num(i)?, num(m)?);
-        if count == 0 || index == 0 || index > count {
-            return Err(bad("I must be between 1 and M (I is 1-based)"));
-        }
-        Ok(Shard { index, count })
-    }
-
-    /// The runs of this slice among `runs`: contiguous, sizes differ by at most one.
-    pub fn range(&self, runs: usize) -> Range<usize> {
-        let at = |i: usize| ((i as u128 * runs as u128) / self.count as u128) as usize;
-        at(self.index - 1)..at(self.index)
-    }
 }
 
 /// `sweep.json`: what a sweep (or shard) is, so that `merge` can check and join shards.
@@ -120,8 +82,12 @@ pub struct Manifest {
     pub end_run: usize,
     /// Runs finished and written to `runs.csv`.
     pub completed: usize,
-    /// Whether Ctrl-C stopped the sweep before every run of the slice finished.
+    /// Whether some runs of the slice are not in `runs.csv`: the sweep was stopped (Ctrl-C,
+    /// SIGTERM) before every run finished, or `merge --allow-partial` lacked some.
     pub partial: bool,
+    /// What `merge --allow-partial` lacked, e.g. `shard 3 of 4 missing` (absent otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 impl Manifest {
@@ -160,6 +126,44 @@ impl Manifest {
         ];
         checks.into_iter().find(|c| c.0).map(|c| c.1)
     }
+
+    /// Why `other` is not the same slice of the same sweep (for resuming a directory).
+    pub fn slice_differs_from(&self, other: &Manifest) -> Option<&'static str> {
+        self.differs_from(other).or_else(|| {
+            let slice = (self.shard, self.first_run, self.end_run);
+            (slice != (other.shard, other.first_run, other.end_run)).then_some("--shard")
+        })
+    }
+
+    /// Checks that `record` is run `r` of the sweep (its point's values and its seed).
+    pub fn check_row(&self, r: usize, record: &RunRecord) -> Result<(), String> {
+        let point = r / self.seeds.max(1) as usize;
+        let grid = self.grid();
+        if r >= self.runs || record.values != grid.labels(point) || record.seed != self.seed_of(r) {
+            return Err(format!(
+                "expected run {r} ({}, seed {})",
+                grid.describe(point),
+                self.seed_of(r)
+            ));
+        }
+        Ok(())
+    }
+
+    /// The run a record is (from its values and seed), if it is one of the sweep.
+    pub fn run_of(&self, record: &RunRecord) -> Option<usize> {
+        if record.values.len() != self.vary.len() {
+            return None;
+        }
+        let mut point = 0usize;
+        for (axis, value) in self.vary.iter().zip(&record.values) {
+            let i = axis.values.iter().position(|v| v == value)?;
+            point = point.checked_mul(axis.values.len())?.checked_add(i)?;
+        }
+        let offset = record.seed.checked_sub(self.first_seed)?;
+        (offset < self.seeds)
+            .then(|| point * self.seeds as usize + offset as usize)
+            .filter(|&r| r < self.runs)
+    }
 }
 
 /// `luxsim sweep`: runs the grid and writes the outputs; returns the exit code.
@@ -180,7 +184,11 @@ pub fn run_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
         .map(|a| Axis::parse(a))
         .collect::<Result<Vec<_>, _>>()?;
     let grid = Grid::new(axes)?;
-    let shard = args.shard.as_deref().map(Shard::parse).transpose()?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(|a| Shard::resolve(a, |k| std::env::var(k).ok()))
+        .transpose()?;
     if args.seeds == 0 {
         return Err(ExperimentError::BadArgument(
             "--seeds must be at least 1".into(),
@@ -260,14 +268,8 @@ pub fn run_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
         end_run: slice.end,
         completed: 0,
         partial: false,
+        missing: Vec::new(),
     };
-    let tasks: Vec<Task> = slice
-        .clone()
-        .map(|r| Task {
-            scenario: &scenarios[r / seeds - first_point],
-            seed: manifest.seed_of(r),
-        })
-        .collect();
     let out = args.out.clone().unwrap_or_else(|| {
         let dir = PathBuf::from("results").join(format!("{}-sweep", reference.name));
         match shard {
@@ -287,6 +289,29 @@ pub fn run_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
             reference.name, args.seeds
         );
     }
+    // Never start a journal in a directory of other files (publishing would refuse it).
+    crate::util::atomic::check_replaceable(&out).map_err(|source| ExperimentError::Write {
+        path: out.display().to_string(),
+        source,
+    })?;
+    // Runs a killed or stopped attempt finished are in the journal: they are not run again.
+    let (journal, mut done) = Journal::open(&out, &manifest)?;
+    if !done.is_empty() {
+        eprintln!(
+            "resuming: {} of {} runs already done in {}",
+            done.len(),
+            slice.len(),
+            out.display()
+        );
+    }
+    let todo: Vec<usize> = slice.clone().filter(|r| !done.contains_key(r)).collect();
+    let tasks: Vec<Task> = todo
+        .iter()
+        .map(|&r| Task {
+            scenario: &scenarios[r / seeds - first_point],
+            seed: manifest.seed_of(r),
+        })
+        .collect();
     if args.signals {
         pool::catch_interrupt();
     }
@@ -295,26 +320,44 @@ pub fn run_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
         progress: !args.quiet,
         label: reference.name.clone(),
     };
-    let batch = pool::run_all(&tasks, &opts, |i| grid.describe((slice.start + i) / seeds))?;
-    let records: Vec<(usize, RunRecord)> = batch
-        .summaries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            let r = slice.start + i;
-            s.as_ref()
-                .map(|s| (r, RunRecord::from_summary(grid.labels(r / seeds), s)))
-        })
-        .collect();
+    let hold = hold_after(done.is_empty(), shard);
+    let journaled = std::sync::atomic::AtomicUsize::new(0);
+    let record = |i: usize, s: &crate::sim::Summary| {
+        RunRecord::from_summary(grid.labels(todo[i] / seeds), s)
+    };
+    let batch = pool::run_all(
+        &tasks,
+        &opts,
+        |i| grid.describe(todo[i] / seeds),
+        |i, s| {
+            journal.append(todo[i], &record(i, s))?;
+            let n = journaled.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            if hold.is_some_and(|h| n >= h) {
+                while !pool::interrupted() {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    for (i, s) in batch.summaries.iter().enumerate() {
+        if let Some(s) = s {
+            done.insert(todo[i], record(i, s));
+        }
+    }
+    let records: Vec<(usize, RunRecord)> = done.into_iter().collect();
     manifest.completed = records.len();
     manifest.partial = batch.interrupted;
-    let files = write_outputs(&out, &manifest, &records, shard.is_none())?;
+    // A stopped sweep keeps its journal beside its partial outputs, to be resumed.
+    let keep = batch.interrupted.then(|| journal.path());
+    let files = write_outputs(&out, &manifest, &records, shard.is_none(), keep)?;
     if batch.interrupted {
         eprintln!(
-            "interrupted by {}: kept the {} of {} runs that finished in {} (sweep.json says \"partial\": true)",
+            "interrupted by {}: kept the {} of {} runs that finished in {} (sweep.json says \"partial\": true; \
+             rerun the same command to resume)",
             crate::util::signals::name(),
             records.len(),
-            tasks.len(),
+            slice.len(),
             out.display()
         );
         return Ok(crate::util::signals::exit_code());
@@ -322,7 +365,7 @@ pub fn run_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
     if !args.quiet {
         say(format_args!(
             "{} runs in {:.1}s",
-            records.len(),
+            tasks.len(),
             started.elapsed().as_secs_f64()
         ));
         for f in files {
@@ -332,6 +375,19 @@ pub fn run_sweep(args: &SweepArgs) -> Result<u8, ExperimentError> {
     Ok(EXIT_OK)
 }
 
+/// The test hook of [`HOLD_VAR`] (`N`, or `N@I` for shard I only): hold after N runs, if
+/// the journal held none.
+fn hold_after(fresh: bool, shard: Option<Shard>) -> Option<usize> {
+    let value = std::env::var(HOLD_VAR).ok()?;
+    let (n, only) = match value.split_once('@') {
+        Some((n, i)) => (n, Some(i.trim().parse::<usize>().ok()?)),
+        None => (value.as_str(), None),
+    };
+    let n = n.trim().parse::<usize>().ok()?;
+    let ours = only.is_none_or(|i| shard.is_some_and(|s| s.index == i));
+    (fresh && ours && n > 0).then_some(n)
+}
+
 /// Publishes `runs.csv`, `points.csv` (when `points`) and `sweep.json` as the set of files
 /// of directory `dir` (staged, then put in place at once: no kill mixes two sweeps' files).
 pub(super) fn write_outputs(
@@ -339,6 +395,7 @@ pub(super) fn write_outputs(
     manifest: &Manifest,
     records: &[(usize, RunRecord)],
     points: bool,
+    journal: Option<&Path>,
 ) -> Result<Vec<PathBuf>, ExperimentError> {
     let failed = |source| ExperimentError::Write {
         path: dir.display().to_string(),
@@ -357,6 +414,9 @@ pub(super) fn write_outputs(
             write(&staging.dir().join("points.csv"), &bytes)?;
             names.push("points.csv");
         }
+        if let Some(journal) = journal {
+            write(&staging.dir().join(JOURNAL), &read(journal)?)?;
+        }
         write(&staging.dir().join("sweep.json"), &to_json(manifest))?;
         names.push("sweep.json");
         staging.publish().map_err(failed)?;
@@ -366,32 +426,4 @@ pub(super) fn write_outputs(
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_cover_the_runs_once() {
-        for runs in [0, 1, 7, 8, 100] {
-            for count in 1..=9 {
-                let mut next = 0;
-                for index in 1..=count {
-                    let r = Shard { index, count }.range(runs);
-                    assert_eq!(r.start, next);
-                    next = r.end;
-                }
-                assert_eq!(next, runs);
-            }
-        }
-    }
-
-    #[test]
-    fn shard_syntax() {
-        assert_eq!(Shard::parse("2/8").unwrap(), Shard { index: 2, count: 8 });
-        for bad in ["0/2", "3/2", "1/0", "1", "a/b", "1/2/3", "-1/2"] {
-            assert!(Shard::parse(bad).is_err(), "{bad} was accepted");
-        }
-    }
 }

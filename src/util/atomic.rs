@@ -145,13 +145,35 @@ pub struct Staging {
     published: bool,
 }
 
-/// Names whose presence marks a directory as luxsim's output, which a new set may replace.
-const OUTPUT_MARKERS: [&str; 2] = ["summary.json", "sweep.json"];
+/// Names whose presence marks a directory as luxsim's output, which a new set may replace
+/// (`runs.journal.jsonl`: an unfinished sweep, see `experiment::journal`).
+const OUTPUT_MARKERS: [&str; 3] = ["summary.json", "sweep.json", "runs.journal.jsonl"];
+
+/// Fails unless `target` is absent, an empty directory or an earlier luxsim output (one
+/// of the marker files), which a new set of outputs may replace.
+pub fn check_replaceable(target: &Path) -> io::Result<()> {
+    if target.exists() {
+        let is_ours = !target.is_dir()
+            || fs::read_dir(target)?.next().is_none()
+            || OUTPUT_MARKERS.iter().any(|m| target.join(m).exists());
+        if !target.is_dir() || !is_ours {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} exists and is not a luxsim output directory (no summary.json or sweep.json); \
+                     choose another --out, or remove it",
+                    target.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
 
 impl Staging {
     /// Prepares a new set of outputs for directory `target`: tidies what killed writers
     /// left beside it and creates the staging directory. `target` must be absent, empty or
-    /// an earlier luxsim output (it holds a `summary.json` or `sweep.json`): a set never
+    /// an earlier luxsim output (it holds a `summary.json`, `sweep.json` or sweep journal): a set never
     /// replaces a directory of other files.
     pub fn begin(target: &Path) -> io::Result<Staging> {
         let parent = match target.parent() {
@@ -177,20 +199,7 @@ impl Staging {
             }
             let _ = remove_any(path);
         }
-        if target.exists() {
-            let is_ours = fs::read_dir(target)?.next().is_none()
-                || OUTPUT_MARKERS.iter().any(|m| target.join(m).exists());
-            if !target.is_dir() || !is_ours {
-                return Err(io::Error::new(
-                    io::ErrorKind::AlreadyExists,
-                    format!(
-                        "{} exists and is not a luxsim output directory (no summary.json or sweep.json); \
-                         choose another --out, or remove it",
-                        target.display()
-                    ),
-                ));
-            }
-        }
+        check_replaceable(target)?;
         let dir = sibling(target, "staging", std::process::id());
         if dir.exists() {
             remove_any(&dir)?;
