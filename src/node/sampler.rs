@@ -99,6 +99,23 @@ impl Sample {
     }
 }
 
+/// A 64-bit mask of the ids a sample holds (bit `id % 64`): a clear bit proves an id is
+/// not there, so most draws of a short sample skip the scan of the ids drawn so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen(u64);
+
+impl Seen {
+    #[inline(always)]
+    fn may_hold(self, id: u32) -> bool {
+        self.0 & (1 << (id % 64)) != 0
+    }
+
+    #[inline(always)]
+    fn insert(&mut self, id: u32) {
+        self.0 |= 1 << (id % 64);
+    }
+}
+
 /// One bucket of the alias table: stay on the bucket's node if the coin is below `threshold`
 /// (a probability scaled by 2^32), else go to `alias`. Full buckets alias to themselves.
 #[derive(Debug, Clone, Copy)]
@@ -340,6 +357,7 @@ impl StakeSampler {
         // use are those of one-at-a-time rejection; but a batch's table loads are independent
         // and overlap in memory instead of waiting on each other.
         let mut batch = [0u32; BATCH];
+        let mut seen = Seen::default();
         while out.len() < want && attempts > 0 {
             let n = (want - out.len()).min(BATCH).min(attempts);
             attempts -= n;
@@ -347,10 +365,13 @@ impl StakeSampler {
                 *slot = self.pick(rng.next_u64());
             }
             for &id in &batch[..n] {
-                // Branch-free scan: vectorizes, and `out` is short.
-                let taken = out.iter().fold(id == exclude, |t, &o| t | (o == id));
+                // Branch-free scan (it vectorizes, and `out` is short), only when the
+                // mask says the id may be there.
+                let taken = id == exclude
+                    || (seen.may_hold(id) && out.iter().fold(false, |t, &o| t | (o == id)));
                 if !taken {
                     out.push(id);
+                    seen.insert(id);
                 }
             }
         }
@@ -411,6 +432,7 @@ impl StakeSampler {
         }
         let mut attempts = (want as usize).saturating_mul(16).saturating_add(64);
         let mut batch = [0u32; BATCH];
+        let mut seen = Seen::default();
         while out.slots < want && attempts > 0 {
             let n = ((want - out.slots) as usize).min(BATCH).min(attempts);
             attempts -= n;
@@ -421,8 +443,15 @@ impl StakeSampler {
                 if id == exclude {
                     continue;
                 }
-                match out.ids.iter().position(|&o| o == id) {
-                    None => out.push(id),
+                let found = seen
+                    .may_hold(id)
+                    .then(|| out.ids.iter().position(|&o| o == id))
+                    .flatten();
+                match found {
+                    None => {
+                        out.push(id);
+                        seen.insert(id);
+                    }
                     Some(p) => {
                         let (c, u) = (u64::from(out.counts[p]), self.units[id as usize]);
                         if c < u && rng.random_range(0..u) >= c {
