@@ -59,6 +59,7 @@ def test_ruff_is_clean(root):
             str(root / "python" / "pyproject.toml"),
             str(root / "python"),
             str(root / "examples" / "python"),
+            str(root / "benches" / "python"),
         ],
         capture_output=True,
         text=True,
