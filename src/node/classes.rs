@@ -26,8 +26,12 @@ pub fn draw_by_class(rng: &mut impl Rng, want: u32, pool: &mut [u64], drawn: &mu
     debug_assert_eq!(pool.len(), drawn.len());
     let mut left: u64 = pool.iter().sum();
     debug_assert!(left >= u64::from(want), "{want} units wanted of {left}");
-    if pool.len() <= FEW {
-        return draw_few(rng, want, left, pool, drawn);
+    match pool.len() {
+        // Two choices and the Byzantine class, the common case: a loop the compiler unrolls.
+        3 => return draw_fixed::<3>(rng, want, left, pool, drawn),
+        2 => return draw_fixed::<2>(rng, want, left, pool, drawn),
+        n if n <= FEW => return draw_few(rng, want, left, pool, drawn),
+        _ => {}
     }
     for _ in 0..want {
         let mut r = below(rng, left);
@@ -70,6 +74,38 @@ fn draw_few(rng: &mut impl Rng, want: u32, mut left: u64, pool: &mut [u64], draw
     }
 }
 
+/// [`draw_few`] for exactly `N` classes, with the prefix sums in registers.
+#[inline(always)]
+fn draw_fixed<const N: usize>(
+    rng: &mut impl Rng,
+    want: u32,
+    mut left: u64,
+    pool: &mut [u64],
+    drawn: &mut [u32],
+) {
+    let mut ends = [0u64; N];
+    let mut end = 0;
+    for (e, &p) in ends.iter_mut().zip(pool.iter()) {
+        end += p;
+        *e = end;
+    }
+    let mut got = [0u32; N];
+    for _ in 0..want {
+        let r = below(rng, left);
+        let c: usize = ends.iter().map(|&e| usize::from(r >= e)).sum();
+        debug_assert!(c < N);
+        for (j, e) in ends.iter_mut().enumerate() {
+            *e -= u64::from(j >= c);
+        }
+        got[c] += 1;
+        left -= 1;
+    }
+    for c in 0..N {
+        pool[c] -= u64::from(got[c]);
+        drawn[c] += got[c];
+    }
+}
+
 /// A uniform integer in `0..n` (`n > 0`) by Lemire's multiply-and-reject method: the high
 /// half of `x * n` for a uniform `x`, rejecting the `2^64 mod n` low values that would bias
 /// it. `random_range` does the same but is not inlined into this loop.
@@ -90,7 +126,7 @@ fn below(rng: &mut impl Rng, n: u64) -> u64 {
 mod tests {
     use super::*;
     use crate::node::{Sample, StakeSampler};
-    use rand::SeedableRng;
+    use rand::{RngCore, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use std::collections::BTreeMap;
 
@@ -168,27 +204,49 @@ mod tests {
     }
 
     #[test]
-    fn many_classes_take_the_general_path_and_keep_the_law() {
-        // Ten classes (more than FEW): each single draw lands in class c with
-        // probability pool[c] / total.
-        let sizes: Vec<u64> = (1..=10).collect();
-        let total: u64 = sizes.iter().sum();
-        let mut rng = ChaCha8Rng::seed_from_u64(4);
-        let mut hits = vec![0u64; 10];
-        let draws = 275_000;
-        for _ in 0..draws {
-            let mut pool = sizes.clone();
-            let mut drawn = vec![0u32; 10];
-            draw_by_class(&mut rng, 1, &mut pool, &mut drawn);
-            hits[drawn.iter().position(|&d| d == 1).unwrap()] += 1;
+    fn every_path_puts_a_single_draw_in_a_class_by_its_size() {
+        // 2 and 3 classes (unrolled), 5 (the branch-free loop) and 10 (the general scan):
+        // each single draw lands in class c with probability pool[c] / total.
+        for classes in [2usize, 3, 5, 10] {
+            let sizes: Vec<u64> = (1..=classes as u64).collect();
+            let total: u64 = sizes.iter().sum();
+            let mut rng = ChaCha8Rng::seed_from_u64(4);
+            let mut hits = vec![0u64; classes];
+            let draws = 27_500 * classes as u64;
+            for _ in 0..draws {
+                let mut pool = sizes.clone();
+                let mut drawn = vec![0u32; classes];
+                draw_by_class(&mut rng, 1, &mut pool, &mut drawn);
+                let c = drawn.iter().position(|&d| d == 1).unwrap();
+                assert_eq!(pool[c] + 1, sizes[c]);
+                hits[c] += 1;
+            }
+            let x2: f64 = (0..classes)
+                .map(|c| {
+                    let e = draws as f64 * sizes[c] as f64 / total as f64;
+                    (hits[c] as f64 - e).powi(2) / e
+                })
+                .sum();
+            assert!(x2 < chi2_999(classes - 1), "{classes} classes: chi-square {x2}: {hits:?}");
         }
-        let x2: f64 = (0..10)
-            .map(|c| {
-                let e = draws as f64 * sizes[c] as f64 / total as f64;
-                (hits[c] as f64 - e).powi(2) / e
-            })
-            .sum();
-        assert!(x2 < chi2_999(9), "chi-square {x2}: {hits:?}");
+    }
+
+    #[test]
+    fn every_path_draws_the_same_units_from_the_same_stream() {
+        // The unrolled, branch-free and general paths are one algorithm: on 3 to 9 classes
+        // padded with empty ones, the same stream draws the same classes.
+        let sizes = [9u64, 4, 7];
+        let mut reference = None;
+        for classes in [3usize, 6, 9, 12] {
+            let mut pool = vec![0u64; classes];
+            pool[..3].copy_from_slice(&sizes);
+            let mut drawn = vec![0u32; classes];
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            draw_by_class(&mut rng, 12, &mut pool, &mut drawn);
+            assert!(drawn[3..].iter().all(|&d| d == 0));
+            let got = (drawn[..3].to_vec(), rng.next_u64());
+            assert_eq!(reference.get_or_insert(got.clone()), &got, "{classes} classes");
+        }
     }
 
     #[test]
