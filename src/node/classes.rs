@@ -49,29 +49,27 @@ pub fn draw_by_class(rng: &mut impl Rng, want: u32, pool: &mut [u64], drawn: &mu
 /// Classes up to which [`draw_by_class`] finds a unit's class without branching.
 const FEW: usize = 8;
 
-/// [`draw_by_class`] for at most [`FEW`] classes: the class of unit `r` is the number of
-/// prefix sums at or below it, counted without a branch (a branch per class would be
-/// mispredicted about half the time with two even classes).
+/// [`draw_by_class`] for at most [`FEW`] classes, without a branch per class (a branch
+/// would be mispredicted about half the time with two even classes).
+///
+/// The classes are kept as prefix sums `ends` (class `c` holds the units in
+/// `ends[c-1]..ends[c]`). Unit `r` lies in the first class whose end is above it, and taking
+/// it out lowers by one every end above `r`, which is all the update there is; the counts
+/// drawn are read off the ends at the end.
 #[inline(always)]
-fn draw_few(rng: &mut impl Rng, want: u32, mut left: u64, pool: &mut [u64], drawn: &mut [u32]) {
+fn draw_few(rng: &mut impl Rng, want: u32, left: u64, pool: &mut [u64], drawn: &mut [u32]) {
     let classes = pool.len();
     let mut ends = [u64::MAX; FEW];
-    let mut end = 0;
-    for (e, &p) in ends.iter_mut().zip(pool.iter()) {
-        end += p;
-        *e = end;
-    }
+    prefix_sums(pool, &mut ends[..classes]);
+    let start = ends;
+    debug_assert_eq!(ends[classes - 1], left);
     for _ in 0..want {
-        let r = below(rng, left);
-        let c: usize = ends[..classes].iter().map(|&e| usize::from(r >= e)).sum();
-        debug_assert!(c < classes && pool[c] > 0);
-        for (j, e) in ends[..classes].iter_mut().enumerate() {
-            *e -= u64::from(j >= c);
+        let r = below(rng, ends[classes - 1]);
+        for e in &mut ends[..classes] {
+            *e -= u64::from(r < *e);
         }
-        pool[c] -= 1;
-        drawn[c] += 1;
-        left -= 1;
     }
+    take_counts(&start[..classes], &ends[..classes], pool, drawn);
 }
 
 /// [`draw_few`] for exactly `N` classes, with the prefix sums in registers.
@@ -79,30 +77,44 @@ fn draw_few(rng: &mut impl Rng, want: u32, mut left: u64, pool: &mut [u64], draw
 fn draw_fixed<const N: usize>(
     rng: &mut impl Rng,
     want: u32,
-    mut left: u64,
+    left: u64,
     pool: &mut [u64],
     drawn: &mut [u32],
 ) {
     let mut ends = [0u64; N];
+    prefix_sums(pool, &mut ends);
+    let start = ends;
+    debug_assert_eq!(ends[N - 1], left);
+    for _ in 0..want {
+        let r = below(rng, ends[N - 1]);
+        for e in &mut ends {
+            *e -= u64::from(r < *e);
+        }
+    }
+    take_counts(&start, &ends, pool, drawn);
+}
+
+/// `ends[c]`: the units of classes `0..=c` of `pool`.
+#[inline(always)]
+fn prefix_sums(pool: &[u64], ends: &mut [u64]) {
     let mut end = 0;
-    for (e, &p) in ends.iter_mut().zip(pool.iter()) {
+    for (e, &p) in ends.iter_mut().zip(pool) {
         end += p;
         *e = end;
     }
-    let mut got = [0u32; N];
-    for _ in 0..want {
-        let r = below(rng, left);
-        let c: usize = ends.iter().map(|&e| usize::from(r >= e)).sum();
-        debug_assert!(c < N);
-        for (j, e) in ends.iter_mut().enumerate() {
-            *e -= u64::from(j >= c);
-        }
-        got[c] += 1;
-        left -= 1;
-    }
-    for c in 0..N {
-        pool[c] -= u64::from(got[c]);
-        drawn[c] += got[c];
+}
+
+/// Adds to `drawn` the units each class lost between prefix sums `start` and `ends`, and
+/// takes them out of `pool`.
+#[inline(always)]
+fn take_counts(start: &[u64], ends: &[u64], pool: &mut [u64], drawn: &mut [u32]) {
+    let mut below = 0;
+    for c in 0..pool.len() {
+        let upto = start[c] - ends[c];
+        let got = upto - below;
+        below = upto;
+        pool[c] -= got;
+        drawn[c] += got as u32;
     }
 }
 
