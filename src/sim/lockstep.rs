@@ -165,13 +165,6 @@ pub fn run(
         for first in (0..blocks).step_by(BATCH_BLOCKS) {
             let batch = first..blocks.min(first + BATCH_BLOCKS);
             let ids = first * BLOCK..n.min(batch.end * BLOCK);
-            let chunks = (
-                decisions[ids.clone()].par_chunks_mut(BLOCK),
-                next[ids.clone()].par_chunks_mut(BLOCK),
-                polls[ids.clone()].par_chunks_mut(BLOCK),
-                states[ids.clone()].par_chunks_mut(BLOCK),
-                outs[batch.clone()].par_iter_mut(),
-            );
             let nodes = |b: usize, d, nx, p, st| Nodes {
                 first: (b * BLOCK) as u32,
                 decisions: d,
@@ -179,18 +172,26 @@ pub fn run(
                 polls: p,
                 state: st,
             };
+            let (d, nx) = (&mut decisions[ids.clone()], &mut next[ids.clone()]);
+            let (p, st) = (&mut polls[ids.clone()], &mut states[ids]);
+            let out = &mut outs[batch.clone()];
             if let Some(adv) = adversary.as_mut() {
-                let seq = (chunks.0.collect::<Vec<_>>().into_iter())
-                    .zip(chunks.1.collect::<Vec<_>>())
-                    .zip(chunks.2.collect::<Vec<_>>())
-                    .zip(chunks.3.collect::<Vec<_>>())
-                    .zip(chunks.4.collect::<Vec<_>>());
-                for (i, ((((d, nx), p), st), out)) in seq.enumerate() {
+                let blocks = (d.chunks_mut(BLOCK).zip(nx.chunks_mut(BLOCK)))
+                    .zip(p.chunks_mut(BLOCK).zip(st.chunks_mut(BLOCK)))
+                    .zip(out.iter_mut());
+                for (i, (((d, nx), (p, st)), out)) in blocks.enumerate() {
                     let b = first + i;
                     poll_block(&round, b, nodes(b, d, nx, p, st), Some(adv), out);
                 }
             } else {
-                chunks
+                let blocks = (
+                    d.par_chunks_mut(BLOCK),
+                    nx.par_chunks_mut(BLOCK),
+                    p.par_chunks_mut(BLOCK),
+                    st.par_chunks_mut(BLOCK),
+                    out.par_iter_mut(),
+                );
+                blocks
                     .into_par_iter()
                     .enumerate()
                     .for_each(|(i, (d, nx, p, st, out))| {
