@@ -28,9 +28,10 @@ pub fn estimate(s: &Scenario) -> u64 {
         match s.mode {
             // Node state, poll slots and the preference history the world keeps.
             Mode::Event => 2 * 1024 + polls * 56,
-            // Preferences (two rounds), the decision (a tree of a few nodes: 387 MB peak
-            // at 10^6 nodes, 2026-12-07), the sampler's alias table and the outcomes.
-            Mode::Lockstep | Mode::Harness if s.shape() == Shape::Tree => 400,
+            // Preferences (two rounds), the decision (a tree of four 40-byte nodes: 324 MB
+            // peak at 10^6 nodes, 3.11 GB at 10^7, 2026-12-08), the sampler's alias table
+            // and the outcomes.
+            Mode::Lockstep | Mode::Harness if s.shape() == Shape::Tree => 340,
             // A flat decision lives inline.
             Mode::Lockstep | Mode::Harness => 192,
         }

@@ -91,25 +91,109 @@ fn total(votes: &[(u64, u32)]) -> u32 {
     votes.iter().map(|&(_, n)| n).sum()
 }
 
-/// A run of bits `[decided, common)` on which every choice below agrees.
+/// A child's index in the arena, stored plus one so that `Option<Link>` takes four bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Link(std::num::NonZeroU32);
+
+impl Link {
+    #[inline]
+    fn to(n: u32) -> Link {
+        Link(std::num::NonZeroU32::new(n + 1).expect("an arena holds fewer than 2^32 - 1 nodes"))
+    }
+
+    #[inline]
+    fn node(self) -> u32 {
+        self.0.get() - 1
+    }
+}
+
+/// One side of a binary node in four bytes: the link to its child, if any (its arena index
+/// plus one in bits 0-30, zero for none), and in bit 31 whether the child resets before it
+/// next counts a poll (avalanchego's `shouldReset`).
+#[derive(Debug, Clone, Copy)]
+struct Side(u32);
+
+impl Side {
+    const RESET: u32 = 1 << 31;
+
+    fn new(child: Option<u32>, reset: bool) -> Side {
+        let mut side = Side(if reset { Side::RESET } else { 0 });
+        if let Some(c) = child {
+            side.set_child(c);
+        }
+        side
+    }
+
+    #[inline]
+    fn child(self) -> Option<u32> {
+        let c = self.0 & !Side::RESET;
+        (c != 0).then(|| c - 1)
+    }
+
+    #[inline]
+    fn set_child(&mut self, c: u32) {
+        assert!(
+            c + 1 < Side::RESET,
+            "an arena holds fewer than 2^31 - 1 nodes"
+        );
+        self.0 = (self.0 & Side::RESET) | (c + 1);
+    }
+
+    #[inline]
+    fn reset(self) -> bool {
+        self.0 & Side::RESET != 0
+    }
+
+    #[inline]
+    fn set_reset(&mut self, reset: bool) {
+        self.0 = (self.0 & !Side::RESET) | if reset { Side::RESET } else { 0 };
+    }
+}
+
+/// A run of bits `[decided, common)` on which every choice below agrees (bit positions fit
+/// a byte, so that the node takes 32 bytes).
 #[derive(Debug, Clone)]
 struct Unary {
     preference: u64,
-    decided: u32,
-    common: u32,
+    decided: u8,
+    common: u8,
     counter: UnaryCounter,
     should_reset: bool,
-    child: Option<u32>,
+    child: Option<Link>,
 }
 
-/// One bit on which the choices below differ, a child for each value.
+impl Unary {
+    #[inline]
+    fn decided(&self) -> u32 {
+        u32::from(self.decided)
+    }
+
+    #[inline]
+    fn common(&self) -> u32 {
+        u32::from(self.common)
+    }
+}
+
+/// One bit on which the choices below differ, a side (child and reset flag) for each value.
+///
+/// The bit is not stored: the two preferences agree below it and differ at it (each is a
+/// choice of its side, and all choices below agree on the bits above), so it is the lowest
+/// set bit of their difference. With it, a tree node takes 40 bytes: 10^7 trees of four
+/// nodes are 640 MB smaller than at 56.
 #[derive(Debug, Clone)]
 struct Binary {
     preferences: [u64; 2],
-    bit: u32,
     counter: BinaryCounter,
-    should_reset: [bool; 2],
-    children: [Option<u32>; 2],
+    sides: [Side; 2],
+}
+
+impl Binary {
+    /// The bit this node decides.
+    #[inline]
+    fn bit(&self) -> u32 {
+        debug_assert_ne!(self.preferences[0], self.preferences[1]);
+        (self.preferences[0] ^ self.preferences[1]).trailing_zeros()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -122,8 +206,8 @@ impl Node {
     fn leaf(preference: u64, decided: u32) -> Node {
         Node::Unary(Unary {
             preference,
-            decided,
-            common: ID_BITS,
+            decided: decided as u8,
+            common: ID_BITS as u8,
             counter: UnaryCounter::default(),
             should_reset: false,
             child: None,
@@ -139,8 +223,8 @@ impl Node {
 
     fn decided_prefix(&self) -> u32 {
         match self {
-            Node::Unary(u) => u.decided,
-            Node::Binary(b) => b.bit,
+            Node::Unary(u) => u.decided(),
+            Node::Binary(b) => b.bit(),
         }
     }
 
@@ -208,11 +292,11 @@ impl Tree {
         match &self.nodes[n as usize] {
             Node::Unary(_) => self.add_unary(n, id),
             Node::Binary(b) => {
-                let side = bit(id, b.bit);
-                if let Some(child) = b.children[side] {
+                let side = bit(id, b.bit());
+                if let Some(child) = b.sides[side].child() {
                     let child = self.add_at(child, id);
                     if let Node::Binary(b) = &mut self.nodes[n as usize] {
-                        b.children[side] = Some(child);
+                        b.sides[side].set_child(child);
                     }
                 }
                 n
@@ -229,12 +313,12 @@ impl Tree {
         if u.counter.finalized {
             return n;
         }
-        let Some(index) = first_difference(u.decided, u.common, u.preference, id) else {
+        let Some(index) = first_difference(u.decided(), u.common(), u.preference, id) else {
             // No difference here: the split, if any, is further down.
             if let Some(child) = u.child {
-                let child = self.add_at(child, id);
+                let child = self.add_at(child.node(), id);
                 if let Node::Unary(u) = &mut self.nodes[n as usize] {
-                    u.child = Some(child);
+                    u.child = Some(Link::to(child));
                 }
             }
             return n;
@@ -246,54 +330,57 @@ impl Tree {
         preferences[1 - side] = id;
         let mut b = Binary {
             preferences,
-            bit: index,
             counter: u.counter.extend(side),
-            should_reset: [u.should_reset; 2],
-            children: [None, None],
+            sides: [Side::new(None, u.should_reset); 2],
         };
+        debug_assert_eq!(
+            b.bit(),
+            index,
+            "the preferences first differ at the new bit"
+        );
         let fresh = self.push(Node::leaf(id, index + 1));
-        if u.decided + 1 == u.common {
+        if u.decided() + 1 == u.common() {
             // The node covered this one bit: the binary node replaces it.
-            b.children[side] = u.child;
-            if u.child.is_some() {
-                b.children[1 - side] = Some(fresh);
+            if let Some(child) = u.child {
+                b.sides[side].set_child(child.node());
+                b.sides[1 - side].set_child(fresh);
             }
             self.push(Node::Binary(b))
-        } else if index == u.decided {
+        } else if index == u.decided() {
             // Split on its first bit: the binary node goes above it.
             if let Node::Unary(me) = &mut self.nodes[n as usize] {
                 me.decided += 1;
             }
-            b.children[side] = Some(n);
-            b.children[1 - side] = Some(fresh);
+            b.sides[side].set_child(n);
+            b.sides[1 - side].set_child(fresh);
             self.push(Node::Binary(b))
-        } else if index + 1 == u.common {
+        } else if index + 1 == u.common() {
             // Split on its last bit: the binary node goes below it.
-            b.children[side] = u.child;
-            if u.child.is_some() {
-                b.children[1 - side] = Some(fresh);
+            if let Some(child) = u.child {
+                b.sides[side].set_child(child.node());
+                b.sides[1 - side].set_child(fresh);
             }
             let below = self.push(Node::Binary(b));
             if let Node::Unary(me) = &mut self.nodes[n as usize] {
                 me.common -= 1;
-                me.child = Some(below);
+                me.child = Some(Link::to(below));
             }
             n
         } else {
             // Split inside: it goes below the binary node, a copy of its top above.
             if let Node::Unary(me) = &mut self.nodes[n as usize] {
-                me.decided = index + 1;
+                me.decided = (index + 1) as u8;
             }
-            b.children[side] = Some(n);
-            b.children[1 - side] = Some(fresh);
+            b.sides[side].set_child(n);
+            b.sides[1 - side].set_child(fresh);
             let below = self.push(Node::Binary(b));
             self.push(Node::Unary(Unary {
                 preference: u.preference,
                 decided: u.decided,
-                common: index,
+                common: index as u8,
                 counter: u.counter,
                 should_reset: false,
-                child: Some(below),
+                child: Some(Link::to(below)),
             }))
         }
     }
@@ -341,7 +428,7 @@ impl Tree {
                     return (n, false);
                 }
                 u.counter.record_poll(count, &r);
-                if let Some(child) = u.child {
+                if let Some(child) = u.child.map(Link::node) {
                     // Every vote here agrees with the child's prefix: nothing can have
                     // been decided between this node and its child.
                     let reset = u.should_reset;
@@ -361,24 +448,25 @@ impl Tree {
                 (n, true)
             }
             Node::Binary(b) => {
-                let zeros = keep(votes, b.bit, b.bit + 1, 0);
+                let at = b.bit();
+                let zeros = keep(votes, at, at + 1, 0);
                 let (low, high) = votes.split_at_mut(zeros);
                 let side = usize::from(total(high) >= r.alpha_preference);
                 if reset {
                     b.counter.record_unsuccessful_poll();
-                    b.should_reset[side] = true;
+                    b.sides[side].set_reset(true);
                 }
-                b.should_reset[1 - side] = true;
+                b.sides[1 - side].set_reset(true);
                 let pruned = if side == 0 { low } else { high };
                 let count = total(pruned);
                 if count < r.alpha_preference {
                     b.counter.record_unsuccessful_poll();
-                    b.should_reset[side] = true;
+                    b.sides[side].set_reset(true);
                     return (n, false);
                 }
                 b.counter.record_poll(count, side, &r);
-                if let Some(child) = b.children[side] {
-                    let reset = b.should_reset[side];
+                if let Some(child) = b.sides[side].child() {
+                    let reset = b.sides[side].reset();
                     let (next, _) = self.poll_at(child, pruned, reset);
                     let next_preference = self.node(next).preference(&r);
                     let Node::Binary(b) = &mut self.nodes[n as usize] else {
@@ -390,7 +478,7 @@ impl Tree {
                     b.preferences[side] = next_preference;
                 }
                 if let Node::Binary(b) = &mut self.nodes[n as usize] {
-                    b.should_reset[side] = false;
+                    b.sides[side].set_reset(false);
                 }
                 (n, true)
             }
@@ -430,12 +518,12 @@ impl Tree {
                 let c = u.counter.display(r);
                 write!(f, "{indent}{c} Bits = [{}, {})", u.decided, u.common)?;
                 if let Some(child) = u.child {
-                    self.write(f, child, depth + 1)?;
+                    self.write(f, child.node(), depth + 1)?;
                 }
             }
             Node::Binary(b) => {
-                write!(f, "{indent}{} Bit = {}", b.counter.display(r), b.bit)?;
-                for &child in b.children.iter().flatten() {
+                write!(f, "{indent}{} Bit = {}", b.counter.display(r), b.bit())?;
+                for child in b.sides.iter().filter_map(|s| s.child()) {
                     self.write(f, child, depth + 1)?;
                 }
             }

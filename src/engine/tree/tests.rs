@@ -449,3 +449,13 @@ fn counters_keep_moving_after_finalization() {
     shows(&t, "B(1,1,2,2,T,1)@63");
     assert_eq!(t.preference(), one, "the finalized Snowflake side");
 }
+
+/// A tree node stays at 40 bytes: millions of trees are held at once (lockstep runs).
+#[test]
+fn nodes_stay_small() {
+    assert!(
+        std::mem::size_of::<Node>() <= 40,
+        "{}",
+        std::mem::size_of::<Node>()
+    );
+}
