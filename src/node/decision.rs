@@ -330,6 +330,29 @@ impl Node {
         }
     }
 
+    /// Handles the answers `(from, choice)` to poll `request` that reach the node together
+    /// at `now`, in order: the same as handing each to [`Node::handle`] in turn (an answer
+    /// after the one that completes the poll finds it closed and counts for nothing), in one
+    /// call.
+    pub fn handle_answers(
+        &mut self,
+        now: u64,
+        request: u32,
+        answers: &[(NodeId, u32)],
+        sampler: &StakeSampler,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(s) = self.polls.find(request) else {
+            return;
+        };
+        for &(from, choice) in answers {
+            if self.polls.answer(s, from, choice) {
+                self.finish_poll(now, s, sampler, out);
+                return;
+            }
+        }
+    }
+
     fn finish_poll(&mut self, now: u64, s: usize, sampler: &StakeSampler, out: &mut Vec<Output>) {
         let (request, choice, count, answers) = self.polls.close(s);
         self.decision.record_counts(self.polls.votes(s));
@@ -615,5 +638,65 @@ mod tests {
             "node 1's answer counts {ones} times"
         );
         assert_eq!(n.preference(), 1, "{ones} votes >= alpha 2");
+    }
+
+    /// A batch of answers handed over at once gives the node exactly what handing them over
+    /// one by one gives: the same outputs, preference, polls and finality, whether the batch
+    /// completes its poll (strangers, repeats and answers after the completing one included)
+    /// or leaves it to its timeout.
+    #[test]
+    fn a_batch_of_answers_is_the_same_as_answers_one_by_one() {
+        // Six validators, k = 3: the next poll often samples a peer that answered the last
+        // one, so an answer counted past its poll's completion would show.
+        let sampler = StakeSampler::validators(&[1.0; 6]).unwrap();
+        let params = ConsensusParams { beta: 5, ..local() };
+        let mut one = Node::new(&config(0, params));
+        let mut batch = one.clone();
+        let (mut out_one, mut out_batch) = (Vec::new(), Vec::new());
+        one.handle(0, Input::Start, &sampler, &mut out_one);
+        batch.handle(0, Input::Start, &sampler, &mut out_batch);
+        assert_eq!(out_one, out_batch);
+        for round in 1..60u64 {
+            let q = queries(&out_one);
+            out_one.clear();
+            out_batch.clear();
+            let mut requests: Vec<u32> = q.iter().map(|x| x.1).collect();
+            requests.dedup();
+            for (i, &request) in requests.iter().enumerate() {
+                let peers: Vec<NodeId> = q.iter().filter(|x| x.1 == request).map(|x| x.0).collect();
+                let mut answers = vec![(9, 1)]; // a stranger: not a validator
+                answers.extend(
+                    peers
+                        .iter()
+                        .map(|&p| (p, u32::from((u64::from(p) + round) % 7 != 0))),
+                );
+                answers.insert(2, answers[1]); // a repeat counts once
+                answers.push((peers[0], 1 - answers[1].1)); // after the poll completed
+                if (round + i as u64).is_multiple_of(3) {
+                    answers.retain(|&(p, _)| p != peers[1]); // incomplete: the timer closes it
+                }
+                let answers: Vec<_> = answers.into_iter().filter(|a| a.0 != 0).collect();
+                for &(from, choice) in &answers {
+                    let msg = Message::Answer { request, choice };
+                    one.handle(round, Input::Message { from, msg }, &sampler, &mut out_one);
+                }
+                batch.handle_answers(round, request, &answers, &sampler, &mut out_batch);
+                assert_eq!(out_one, out_batch, "round {round}, request {request}");
+                let timeout = || Input::Timer(Timer::PollTimeout { request });
+                one.handle(round, timeout(), &sampler, &mut out_one);
+                batch.handle(round, timeout(), &sampler, &mut out_batch);
+                assert_eq!(out_one, out_batch);
+            }
+            assert_eq!(one.preference(), batch.preference());
+            assert_eq!(one.polls_recorded(), batch.polls_recorded());
+            assert_eq!(one.outstanding_polls(), batch.outstanding_polls());
+            assert_eq!(one.decided_at(), batch.decided_at());
+        }
+        assert!(
+            one.finalized(),
+            "the test reaches finality: {} polls, prefers {}",
+            one.polls_recorded(),
+            one.preference()
+        );
     }
 }

@@ -175,10 +175,22 @@ pub(crate) fn drive<H: Host + ?Sized>(
     input: InputOf<H::Node>,
     trace: &mut Trace,
 ) -> Result<(), SimError> {
+    drive_with(h, now, id, trace, |h, out| h.handle(now, id, input, out))
+}
+
+/// As [`drive`], with `handle` in place of [`Host::handle`] (a world that hands a node
+/// several inputs of one instant at once).
+pub(crate) fn drive_with<H: Host + ?Sized>(
+    h: &mut H,
+    now: Nanos,
+    id: NodeId,
+    trace: &mut Trace,
+    handle: impl FnOnce(&mut H, &mut Outputs<H>),
+) -> Result<(), SimError> {
     h.shell().enter(now, id);
     let mut out = std::mem::take(h.outputs());
     debug_assert!(out.is_empty(), "outputs left over from an earlier input");
-    h.handle(now, id, input, &mut out);
+    handle(h, &mut out);
     for o in out.drain(..) {
         match o {
             Output::PollOpened { .. } => {}

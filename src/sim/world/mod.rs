@@ -41,7 +41,7 @@ use super::trace::{Event, Kind, Trace};
 use super::SimError;
 use crate::node::decision::{Input, Message, Node, NodeConfig, Output, Report, Timer};
 use crate::node::{Adversary, Reply, Strategy, View};
-use crate::node::{NodeId, Validator};
+use crate::node::{NodeId, StakeSampler, Validator};
 use exact::Pending;
 use send::record_message;
 
@@ -121,8 +121,8 @@ pub struct World<'a> {
     pending: Vec<Pending>,
     free_pending: Vec<u32>,
     open_pending: Vec<u32>,
-    /// Scratch of [`World::answers`]: the preference each answer of a batch carries.
-    batch_prefs: Vec<Option<u32>>,
+    /// Scratch of [`World::answers`]: the answerer and preference of each answer of a batch.
+    batch_prefs: Vec<(NodeId, u32)>,
     /// Exact mode: the slot of the query being answered.
     answering: Option<u32>,
     /// Each node's preference changes: (time, preference), oldest first.
@@ -285,6 +285,28 @@ impl<'a> World<'a> {
         None
     }
 
+    /// Runs `f` on honest node `id` at `now` and notes a change of its preference in the
+    /// split and its history.
+    #[inline]
+    fn on_node(&mut self, now: Nanos, id: NodeId, f: impl FnOnce(&mut Node, &StakeSampler)) {
+        let node = &mut self.nodes[id as usize];
+        let before = node.preference();
+        f(node, &self.pop.sampler);
+        let after = node.preference();
+        if before != after {
+            self.split[before] -= 1;
+            self.split[after] += 1;
+            let h = &mut self.history[id as usize];
+            debug_assert!(
+                h.last().is_none_or(|&(t, _)| t <= now),
+                "history out of order"
+            );
+            h.push((now, after as u32));
+            self.latest_at[id as usize] = now;
+            self.latest_pref[id as usize] = after as u8;
+        }
+    }
+
     /// `node`'s preference as of time `t` (changes at `t` included).
     #[inline]
     fn preference_at(&self, node: NodeId, t: Nanos) -> u32 {
@@ -312,22 +334,9 @@ impl Host for World<'_> {
         self.nodes.len()
     }
     fn handle(&mut self, now: Nanos, id: NodeId, input: Input, out: &mut Vec<Output>) {
-        let node = &mut self.nodes[id as usize];
-        let before = node.preference();
-        node.handle(now, input, &self.pop.sampler, out);
-        let after = node.preference();
-        if before != after {
-            self.split[before] -= 1;
-            self.split[after] += 1;
-            let h = &mut self.history[id as usize];
-            debug_assert!(
-                h.last().is_none_or(|&(t, _)| t <= now),
-                "history out of order"
-            );
-            h.push((now, after as u32));
-            self.latest_at[id as usize] = now;
-            self.latest_pref[id as usize] = after as u8;
-        }
+        self.on_node(now, id, |node, sampler| {
+            node.handle(now, input, sampler, out)
+        });
     }
     fn outputs(&mut self) -> &mut Vec<Output> {
         &mut self.out

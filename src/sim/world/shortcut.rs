@@ -18,7 +18,7 @@
 //! time, so that each node sees its inputs in time order.
 
 use super::{Ev, World};
-use crate::node::decision::{Input, Node};
+use crate::node::decision::Output;
 use crate::node::NodeId;
 use crate::sim::network::Fate;
 use crate::sim::scheduler::Nanos;
@@ -66,7 +66,9 @@ impl World<'_> {
         Ok(())
     }
 
-    /// Hands the honest answers of batch `batch` (poll `request` of node `to`) over at `now`.
+    /// Hands the honest answers of batch `batch` (poll `request` of node `to`) over at `now`,
+    /// in one call ([`Node::handle_answers`](crate::node::decision::Node::handle_answers): the
+    /// same as one by one).
     pub(super) fn answers(
         &mut self,
         now: Nanos,
@@ -76,30 +78,28 @@ impl World<'_> {
         trace: &mut Trace,
     ) -> Result<(), SimError> {
         let answers = std::mem::take(&mut self.batches[batch as usize]);
-        // The answerers' preferences first, in one pass: their loads miss the cache and
-        // overlap here, where between the node's inputs they would wait one by one. Only
-        // `to` changes while its answers are handed over, so an answer from `to` itself
-        // (self-sampling) is read in turn.
-        let mut prefs = std::mem::take(&mut self.batch_prefs);
-        prefs.clear();
-        let read = |&(_, from, asked): &(Nanos, NodeId, Nanos)| {
-            (from != to).then(|| self.preference_at(from, asked))
-        };
-        prefs.extend(answers.iter().map(read));
-        for (&(arrival, from, asked), &read) in answers.iter().zip(&prefs) {
-            if self.down_at(to, arrival) {
-                continue;
-            }
-            if self.is_down(to) {
-                // Down now (since after `arrival`): the poll cannot complete, and a crashed
-                // node handles nothing.
-                continue;
-            }
-            let pref = read.unwrap_or_else(|| self.preference_at(from, asked));
-            let msg = Node::answer(request, pref as usize);
-            shell::drive(self, now, to, Input::Message { from, msg }, trace)?;
+        // A node down now (it crashed after an answer arrived) handles nothing; an answer
+        // that arrived while it was down is lost.
+        if !self.is_down(to) {
+            // The answerers' preferences in one pass: their loads miss the cache and
+            // overlap here. Only `to` changes while its answers are handed over, and only
+            // when the last one completes the poll, so an answer from `to` itself
+            // (self-sampling) reads the same here as in turn.
+            let mut handed = std::mem::take(&mut self.batch_prefs);
+            handed.clear();
+            let up = |&&(arrival, _, _): &&(Nanos, NodeId, Nanos)| !self.down_at(to, arrival);
+            let read = |&(_, from, asked): &(Nanos, NodeId, Nanos)| {
+                (from, self.preference_at(from, asked))
+            };
+            handed.extend(answers.iter().filter(up).map(read));
+            let handle = |w: &mut Self, out: &mut Vec<Output>| {
+                w.on_node(now, to, |node, sampler| {
+                    node.handle_answers(now, request, &handed, sampler, out);
+                });
+            };
+            shell::drive_with(self, now, to, trace, handle)?;
+            self.batch_prefs = handed;
         }
-        self.batch_prefs = prefs;
         self.batches[batch as usize] = answers;
         self.batches[batch as usize].clear();
         self.free_batches.push(batch);
