@@ -66,6 +66,14 @@ impl Crashes {
         })
     }
 
+    /// Whether no scenario crash window of `node` meets the time span `[from, to]` (so the
+    /// node, up at `from`, stays up until `to`).
+    pub fn steady(&self, node: NodeId, from: Nanos, to: Nanos) -> bool {
+        self.windows.iter().all(|&(first, last, down, up)| {
+            !(first..=last).contains(&node) || down > to || up <= from
+        })
+    }
+
     /// Node `n` crashes at `now` (one more window holds it).
     pub fn crash(&mut self, now: Nanos, n: NodeId, trace: &mut Trace) -> Result<(), SimError> {
         self.depth[n as usize] += 1;
@@ -135,5 +143,29 @@ mod tests {
             |a, b| (false, a, b),
         );
         assert_eq!(sched.pop_until(u64::MAX), Some((t(10), (true, 1, 2))));
+    }
+
+    /// A span is steady for a node exactly when the node is down at no time of it (windows
+    /// here start and end on whole milliseconds): checked against `down_at` on a grid.
+    #[test]
+    fn a_steady_span_meets_no_crash_window() {
+        let ms = Duration::from_millis;
+        let specs = [Crash {
+            nodes: [1, 2],
+            at: ms(10),
+            recover: Some(ms(30)),
+        }];
+        let c = Crashes::new(4, &specs);
+        let t = |m: u64| m * 1_000_000;
+        for n in 0..4 {
+            for from in 0..40 {
+                for to in from..40 {
+                    let touched = (from..=to).any(|m| c.down_at(n, t(m)));
+                    assert_eq!(c.steady(n, t(from), t(to)), !touched, "{n} [{from}, {to}]");
+                }
+            }
+        }
+        assert!(c.steady(1, t(30), t(50)), "up again from the recovery on");
+        assert!(!c.steady(2, t(0), t(10)), "down at the span's end");
     }
 }

@@ -8,7 +8,8 @@
 //! - **Fast** (the default, [`shortcut`]): the query is not an event of its own. The bus
 //!   decides both legs when it is sent, the answer's choice is read from the answerer's
 //!   preference history as of the query's arrival, and the honest answers of one poll travel
-//!   as one event.
+//!   as one event. A poll that event surely completes (every peer honest and in time, the
+//!   querier up throughout) schedules no timeout: the timeout would find it recorded.
 //! - **Exact** (`exact = true` in the scenario, `luxsim run --exact`, and every run that
 //!   writes a `messages` trace; [`exact`]): every query reaches the answerer as an event at
 //!   its arrival and [`Node::handle`] answers it; every answer is an event of its own.
@@ -113,6 +114,8 @@ pub struct World<'a> {
     /// Fast mode: honest answers of the poll whose queries are being sent:
     /// (arrival, answerer, asked).
     open: Vec<(Nanos, NodeId, Nanos)>,
+    /// Queries sent for that poll (to honest and Byzantine peers).
+    open_queries: u32,
     /// Fast mode: answer batches in flight, by index; `free_batches` lists the unused ones.
     batches: Vec<Vec<(Nanos, NodeId, Nanos)>>,
     free_batches: Vec<u32>,
@@ -192,6 +195,7 @@ impl<'a> World<'a> {
         Ok(World {
             exact,
             open: Vec::new(),
+            open_queries: 0,
             batches: Vec::new(),
             free_batches: Vec::new(),
             pending: Vec::new(),
@@ -352,14 +356,18 @@ impl Host for World<'_> {
             Output::Send { to, msg } => self.send(now, id, to, msg, trace)?,
             Output::SetTimer { at, timer } => {
                 let Timer::PollTimeout { request } = timer;
-                if self.exact {
+                let completes = if self.exact {
                     self.close_pending();
+                    false
                 } else {
-                    self.close_batch(id, request, at);
+                    self.close_batch(now, id, request, at)
+                };
+                // A timeout that would find its poll recorded is not scheduled (fast mode).
+                if !completes {
+                    self.shell
+                        .sched
+                        .at(at, Ev::Shell(ShellEv::Timer { node: id, timer }));
                 }
-                self.shell
-                    .sched
-                    .at(at, Ev::Shell(ShellEv::Timer { node: id, timer }));
             }
             Output::PollOpened { .. } | Output::Broadcast { .. } | Output::PollRecorded { .. } => {
                 unreachable!("the shell carries these out")

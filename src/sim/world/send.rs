@@ -19,6 +19,9 @@ impl World<'_> {
         msg: Message,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
+        if let Message::Query { .. } = msg {
+            self.open_queries += 1;
+        }
         match msg {
             Message::Query { request, deadline } if !self.pop.byzantine[to as usize] => {
                 return self.query_honest(now, from, to, request, deadline, trace);

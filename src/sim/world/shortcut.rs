@@ -107,14 +107,24 @@ impl World<'_> {
     }
 
     /// Schedules the honest answers gathered for `node`'s poll `request` (its queries were
-    /// just sent) as one event at the last arrival before `deadline`; later ones are useless.
+    /// just sent at `now`) as one event at the last arrival before `deadline`; later ones are
+    /// useless. Returns whether that event surely completes the poll: every peer queried is
+    /// honest and answers in time, and `node` stays up until then. The poll's timeout would
+    /// then find it recorded, and need not be scheduled.
     ///
     /// Answers only count toward the poll until the one that completes it, and they arrive in
     /// time order within the batch, so the poll is recorded exactly when (and as) the
     /// answer-by-answer simulation would record it.
-    pub(super) fn close_batch(&mut self, node: NodeId, request: u32, deadline: Nanos) {
+    pub(super) fn close_batch(
+        &mut self,
+        now: Nanos,
+        node: NodeId,
+        request: u32,
+        deadline: Nanos,
+    ) -> bool {
+        let queries = std::mem::take(&mut self.open_queries) as usize;
         if self.open.is_empty() {
-            return;
+            return false;
         }
         let batch = match self.free_batches.pop() {
             Some(b) => b,
@@ -142,16 +152,17 @@ impl World<'_> {
                 i += 1;
             }
         }
-        match answers.last() {
-            Some(&(last, _, _)) => self.shell.sched.at(
-                last,
-                Ev::Answers {
-                    to: node,
-                    request,
-                    batch,
-                },
-            ),
-            None => self.free_batches.push(batch),
-        }
+        let Some(&(last, _, _)) = answers.last() else {
+            self.free_batches.push(batch);
+            return false;
+        };
+        let completes = answers.len() == queries && self.shell.crashes.steady(node, now, last);
+        let ev = Ev::Answers {
+            to: node,
+            request,
+            batch,
+        };
+        self.shell.sched.at(last, ev);
+        completes
     }
 }
