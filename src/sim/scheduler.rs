@@ -2,7 +2,7 @@
 //! sequence number may be reserved ahead and late events follow all others at their time.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 /// Virtual time in nanoseconds since the start of the run.
 pub type Nanos = u64;
@@ -53,7 +53,8 @@ impl<E> Ord for Entry<E> {
 ///
 /// A calendar queue: a ring of buckets, each covering 2^16 ns, holds the events of the next
 /// ~1.07 s; later ones wait in a binary heap and move into the ring as time comes near. The
-/// bucket due next is sorted once (descending, so that popping takes from its end). Pushing
+/// bucket due next is sorted once into a deque, popped from its front; an event due in it
+/// is inserted in order, usually near its back (it was scheduled last). Pushing
 /// appends to a bucket, which stays in cache, where a binary heap of a million events walks
 /// twenty cache-missing levels per pop. A bucket allocates as it grows (a few times per
 /// bucket of hundreds of events, not per event) and frees its storage once drained.
@@ -63,8 +64,8 @@ pub struct Scheduler<E> {
     occupied: Vec<u64>,
     /// Events beyond the ring's horizon.
     far: BinaryHeap<Reverse<Entry<E>>>,
-    /// The bucket being drained, sorted by descending (time, seq).
-    current: Vec<Entry<E>>,
+    /// The bucket being drained, sorted by ascending (time, seq).
+    current: VecDeque<Entry<E>>,
     /// Absolute index (time >> BUCKET_BITS) of the bucket in `current`.
     cursor: u64,
     len: usize,
@@ -88,7 +89,7 @@ impl<E> Scheduler<E> {
             ring: (0..RING).map(|_| Vec::new()).collect(),
             occupied: vec![0; RING / 64],
             far: BinaryHeap::new(),
-            current: Vec::new(),
+            current: VecDeque::new(),
             cursor: 0,
             len: 0,
             now: 0,
@@ -177,10 +178,15 @@ impl<E> Scheduler<E> {
         let b = e.time >> BUCKET_BITS;
         if b <= self.cursor {
             // Due in (or, while the clock lags the cursor, before) the bucket being
-            // drained: keep that bucket sorted (descending).
+            // drained: keep that bucket sorted. Scheduled last, it usually goes last.
             let key = e.key();
-            let i = self.current.partition_point(|x| x.key() > key);
-            self.current.insert(i, e);
+            match self.current.back() {
+                Some(last) if last.key() > key => {
+                    let i = self.current.partition_point(|x| x.key() < key);
+                    self.current.insert(i, e);
+                }
+                _ => self.current.push_back(e),
+            }
         } else if b - self.cursor < RING as u64 {
             self.push_ring(e);
         } else {
@@ -209,7 +215,7 @@ impl<E> Scheduler<E> {
                     self.occupied[slot / 64] &= !(1 << (slot % 64));
                     // The drained bucket's storage is freed and the slot starts empty, so
                     // memory follows the events pending, not the densest bucket ever seen.
-                    self.current = std::mem::take(&mut self.ring[slot]);
+                    self.current = VecDeque::from(std::mem::take(&mut self.ring[slot]));
                 }
                 None => {
                     // The ring is empty: jump to the first far event's bucket.
@@ -229,13 +235,15 @@ impl<E> Scheduler<E> {
                     break;
                 };
                 if e.time >> BUCKET_BITS == self.cursor {
-                    self.current.push(e);
+                    self.current.push_back(e);
                 } else {
                     self.push_ring(e);
                 }
             }
             if !self.current.is_empty() {
-                self.current.sort_unstable_by_key(|e| Reverse(e.key()));
+                self.current
+                    .make_contiguous()
+                    .sort_unstable_by_key(Entry::key);
                 return true;
             }
         }
@@ -266,10 +274,10 @@ impl<E> Scheduler<E> {
         if self.current.is_empty() && !self.advance() {
             return None;
         }
-        if self.current.last()?.time > until {
+        if self.current.front()?.time > until {
             return None;
         }
-        let e = self.current.pop()?;
+        let e = self.current.pop_front()?;
         self.len -= 1;
         self.now = e.time;
         self.popped += 1;
