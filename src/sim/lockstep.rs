@@ -23,10 +23,11 @@
 //!
 //! Determinism and threads: the nodes are cut into blocks of [`block::BLOCK`] ids, and
 //! each block draws from its own stream of the round's key (round keys come one after the
-//! other from the seed's `Lockstep` stream). Without Byzantine nodes the blocks of a round
-//! run in parallel on the current rayon pool; with them they run in order on one thread,
-//! since an adversary may keep state across polls. Either way a run's result does not
-//! depend on the number of threads (`tests/lockstep_threads.rs`).
+//! other from the seed's `Lockstep` stream). The blocks of a round run in parallel on the
+//! current rayon pool; with Byzantine nodes, only the adversary's answers run in order on
+//! one thread, between the draws and the records (an adversary may keep state across
+//! polls; see `block.rs`). Either way a run's result does not depend on the number of
+//! threads (`tests/lockstep_threads.rs`).
 
 mod block;
 
@@ -39,7 +40,9 @@ use super::trace::{Event, Kind, Trace};
 use super::SimError;
 use crate::node::{top, Adversary, Reply, Sample, Sampling, StakeSampler, View};
 use crate::Decision;
-use block::{poll_block, state, BlockOut, Nodes, Round, Row, BLOCK};
+use block::{
+    answer_block, draw_block, poll_block, record_block, state, BlockOut, Nodes, Round, Row, BLOCK,
+};
 use rand::RngCore;
 use rayon::prelude::*;
 
@@ -71,10 +74,9 @@ pub(crate) enum Draw {
     ByName,
 }
 
-/// The Byzantine validators as a stake-unit sampler of their own.
+/// The Byzantine validators as a stake-unit sampler of their own (which of them fills a
+/// slot does not change its answer: the adversary answers for all of them).
 pub(crate) struct ByzantinePool {
-    /// Node id of each of the sampler's ids.
-    pub ids: Vec<u32>,
     /// Stake units without replacement among the Byzantine validators only.
     pub sampler: StakeSampler,
     /// Their units in all.
@@ -96,7 +98,6 @@ impl Draw {
         } else {
             Some(ByzantinePool {
                 sampler: StakeSampler::of_units(&units)?,
-                ids,
                 units: total,
             })
         };
@@ -176,13 +177,29 @@ pub fn run(
             let (p, st) = (&mut polls[ids.clone()], &mut states[ids]);
             let out = &mut outs[batch.clone()];
             if let Some(adv) = adversary.as_mut() {
-                let blocks = (d.chunks_mut(BLOCK).zip(nx.chunks_mut(BLOCK)))
-                    .zip(p.chunks_mut(BLOCK).zip(st.chunks_mut(BLOCK)))
-                    .zip(out.iter_mut());
-                for (i, (((d, nx), (p, st)), out)) in blocks.enumerate() {
-                    let b = first + i;
-                    poll_block(&round, b, nodes(b, d, nx, p, st), Some(adv), out);
+                // The draws and the records on every core; the adversary's answers in
+                // between, in node order (see `block.rs`).
+                (st.par_chunks(BLOCK), out.par_iter_mut())
+                    .into_par_iter()
+                    .enumerate()
+                    .for_each(|(i, (st, out))| draw_block(&round, first + i, st, out));
+                for (i, (d, out)) in d.chunks(BLOCK).zip(out.iter_mut()).enumerate() {
+                    answer_block(&round, ((first + i) * BLOCK) as u32, d, adv, out);
                 }
+                let blocks = (
+                    d.par_chunks_mut(BLOCK),
+                    nx.par_chunks_mut(BLOCK),
+                    p.par_chunks_mut(BLOCK),
+                    st.par_chunks_mut(BLOCK),
+                    out.par_iter_mut(),
+                );
+                blocks
+                    .into_par_iter()
+                    .enumerate()
+                    .for_each(|(i, (d, nx, p, st, out))| {
+                        let b = first + i;
+                        record_block(&round, nodes(b, d, nx, p, st), out);
+                    });
             } else {
                 let blocks = (
                     d.par_chunks_mut(BLOCK),
