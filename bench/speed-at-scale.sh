@@ -14,6 +14,10 @@ for i in 1 2; do
   m "new lockstep-1m threads=1" $NEW run scenarios/lockstep-1m.toml --trace none --quiet --threads 1
   m "new lockstep-1m threads=2" $NEW run scenarios/lockstep-1m.toml --trace none --quiet --threads 2
 done
+B=(--set network.nodes=300000 --set max_rounds=30 --set byzantine.fraction=0.1 --set 'byzantine.strategy="stubborn"')
+m "old lockstep byzantine 300k" $OLD run scenarios/lockstep-1m.toml --trace none --quiet "${B[@]}"
+m "new lockstep byzantine 300k threads=1" $NEW run scenarios/lockstep-1m.toml --trace none --quiet "${B[@]}" --threads 1
+m "new lockstep byzantine 300k threads=2" $NEW run scenarios/lockstep-1m.toml --trace none --quiet "${B[@]}" --threads 2
 for n in 10000 100000; do
   m "old lockstep n=$n" $OLD run scenarios/lockstep-1m.toml --trace none --quiet --set network.nodes=$n
   m "new lockstep n=$n threads=1" $NEW run scenarios/lockstep-1m.toml --trace none --quiet --set network.nodes=$n --threads 1

@@ -144,7 +144,11 @@ pub fn run(
     });
     let mut keys = rng_for(scenario.seed, Purpose::Lockstep);
     let blocks = n.div_ceil(BLOCK);
-    let mut outs: Vec<BlockOut> = (0..blocks).map(|_| BlockOut::default()).collect();
+    // One output and scratch space per block of a batch, reused batch after batch (its
+    // rows and counters are drained at the end of each).
+    let mut outs: Vec<BlockOut> = (0..blocks.min(BATCH_BLOCKS))
+        .map(|_| BlockOut::default())
+        .collect();
     let trace_polls = trace.wants(Kind::Poll);
     let mut c = RoundCounters::default();
     'rounds: while left > 0 && c.rounds < scenario.max_rounds {
@@ -175,7 +179,7 @@ pub fn run(
             };
             let (d, nx) = (&mut decisions[ids.clone()], &mut next[ids.clone()]);
             let (p, st) = (&mut polls[ids.clone()], &mut states[ids]);
-            let out = &mut outs[batch.clone()];
+            let out = &mut outs[..batch.len()];
             if let Some(adv) = adversary.as_mut() {
                 // The draws and the records on every core; the adversary's answers in
                 // between, in node order (see `block.rs`).
@@ -216,7 +220,7 @@ pub fn run(
                         poll_block(&round, b, nodes(b, d, nx, p, st), None, out);
                     });
             }
-            for out in &mut outs[batch] {
+            for out in &mut outs[..batch.len()] {
                 c.polls += out.polls;
                 c.answers += out.answers;
                 (out.polls, out.answers) = (0, 0);
