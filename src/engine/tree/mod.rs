@@ -452,22 +452,26 @@ impl Tree {
                 let zeros = keep(votes, at, at + 1, 0);
                 let (low, high) = votes.split_at_mut(zeros);
                 let side = usize::from(total(high) >= r.alpha_preference);
+                // The sides change in a copy, stored once: flags packed with the links
+                // would otherwise chain a load on each store.
+                let mut sides = b.sides;
                 if reset {
                     b.counter.record_unsuccessful_poll();
-                    b.sides[side].set_reset(true);
+                    sides[side].set_reset(true);
                 }
-                b.sides[1 - side].set_reset(true);
+                sides[1 - side].set_reset(true);
                 let pruned = if side == 0 { low } else { high };
                 let count = total(pruned);
                 if count < r.alpha_preference {
                     b.counter.record_unsuccessful_poll();
-                    b.sides[side].set_reset(true);
+                    sides[side].set_reset(true);
+                    b.sides = sides;
                     return (n, false);
                 }
                 b.counter.record_poll(count, side, &r);
-                if let Some(child) = b.sides[side].child() {
-                    let reset = b.sides[side].reset();
-                    let (next, _) = self.poll_at(child, pruned, reset);
+                b.sides = sides;
+                if let Some(child) = sides[side].child() {
+                    let (next, _) = self.poll_at(child, pruned, sides[side].reset());
                     let next_preference = self.node(next).preference(&r);
                     let Node::Binary(b) = &mut self.nodes[n as usize] else {
                         unreachable!()
