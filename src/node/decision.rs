@@ -94,8 +94,12 @@ struct Polls {
     stride: usize,
     live: usize,
     data: Box<[u32]>,
-    /// Scratch for sampling, kept so that starting a poll does not allocate.
-    sample: Sample,
+}
+
+std::thread_local! {
+    /// Scratch for sampling a poll, one per thread (not one per node: a million nodes would
+    /// hold 250 MB of it), so that starting a poll does not allocate once it has grown.
+    static SAMPLE: std::cell::RefCell<Sample> = std::cell::RefCell::new(Sample::default());
 }
 
 const REQUEST: usize = 0;
@@ -115,7 +119,6 @@ impl Polls {
             stride,
             live: 0,
             data: vec![0; slots * stride].into_boxed_slice(),
-            sample: Sample::with_capacity(k),
         }
     }
 
@@ -386,25 +389,25 @@ impl Node {
         while let Some(s) = self.polls.free_slot() {
             let request = self.next_request.wrapping_mul(slots).wrapping_add(s as u32);
             self.next_request = self.next_request.wrapping_add(1) % (u32::MAX / slots);
-            let mut sampled = std::mem::take(&mut self.polls.sample);
-            sampler.sample(&mut *self.rng, k, exclude, &mut sampled);
-            self.polls.open(s, request, &sampled);
-            out.push(Output::PollOpened {
-                request,
-                deadline,
-                peers: sampled.len() as u32,
-            });
-            for &to in sampled.ids() {
-                out.push(Output::Send {
-                    to,
-                    msg: Message::Query { request, deadline },
+            SAMPLE.with_borrow_mut(|sampled| {
+                sampler.sample(&mut *self.rng, k, exclude, sampled);
+                self.polls.open(s, request, sampled);
+                out.push(Output::PollOpened {
+                    request,
+                    deadline,
+                    peers: sampled.len() as u32,
                 });
-            }
+                for &to in sampled.ids() {
+                    out.push(Output::Send {
+                        to,
+                        msg: Message::Query { request, deadline },
+                    });
+                }
+            });
             out.push(Output::SetTimer {
                 at: deadline,
                 timer: Timer::PollTimeout { request },
             });
-            self.polls.sample = sampled;
         }
     }
 }
