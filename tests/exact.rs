@@ -99,3 +99,29 @@ fn a_messages_trace_is_in_time_order_and_keeps_the_digest() {
         std::fs::remove_dir_all(&dir).ok();
     }
 }
+
+/// Fast mode keeps a batch's times as 32-bit offsets from its poll's start, so a poll
+/// timeout past 2^32 ns runs exact by itself: the run is the exact one, event for event,
+/// and the same as with the short cut at a timeout just below the limit.
+#[test]
+fn a_poll_timeout_past_four_seconds_runs_exact() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let load = |timeout: &str, exact: bool| {
+        let sets = [
+            "network.nodes=300".to_string(),
+            format!("network.poll_timeout=\"{timeout}\""),
+            format!("exact={exact}"),
+        ];
+        let s = Scenario::load(&root.join("scenarios/lossy.toml"), &sets).unwrap();
+        sim::run(&s, &RunOptions::default()).unwrap().summary
+    };
+    let (long, long_exact) = (load("5s", false), load("5s", true));
+    assert_eq!(long.events, long_exact.events, "a 5 s timeout runs exact");
+    assert_eq!(long.digest, long_exact.digest);
+    let (below, below_exact) = (load("4s", false), load("4s", true));
+    assert!(
+        below.events < below_exact.events,
+        "a 4 s timeout keeps the short cut"
+    );
+    assert_eq!(below.digest, below_exact.digest);
+}

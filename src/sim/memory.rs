@@ -26,12 +26,13 @@ pub fn estimate(s: &Scenario) -> u64 {
         16 * 1024 + polls * 64 + items * 320
     } else {
         match s.mode {
-            // Node state, poll slots and the preference history the world keeps.
-            Mode::Event => 2 * 1024 + polls * 56,
-            // Preferences (two rounds), the decision (a tree of four 40-byte nodes: 324 MB
-            // peak at 10^6 nodes, 3.11 GB at 10^7, 2026-12-08), the sampler's alias table
+            // Node state, poll slots, answer batches (12 bytes an answer) and the preference
+            // history the world keeps: 303 MB peak at 10^5 nodes (baseline.toml, 2026-12-08).
+            Mode::Event => 1536 + polls * 24,
+            // Preferences (two rounds), the decision (a tree of four 40-byte nodes: 309 MB
+            // peak at 10^6 nodes, 3.01 GB at 10^7, 2026-12-08), the sampler's alias table
             // and the outcomes.
-            Mode::Lockstep | Mode::Harness if s.shape() == Shape::Tree => 340,
+            Mode::Lockstep | Mode::Harness if s.shape() == Shape::Tree => 320,
             // A flat decision lives inline.
             Mode::Lockstep | Mode::Harness => 192,
         }
@@ -98,7 +99,7 @@ mod tests {
     fn estimates_scale_with_nodes_and_mode() {
         let event = estimate(&scenario(""));
         let lockstep = estimate(&scenario("mode = \"lockstep\""));
-        // Measured: 67 MB peak at 10,000 nodes in event mode, 387 MB at 10^6 in lockstep.
+        // Measured: 36 MB peak at 10,000 nodes in event mode, 309 MB at 10^6 in lockstep.
         assert!((40 << 20..140 << 20).contains(&event), "{}", human(event));
         assert!(lockstep < event);
         let big = Scenario::parse(

@@ -63,12 +63,13 @@ pub(crate) enum Ev {
         request: u32,
         choice: u32,
     },
-    /// The honest answers to `to`'s poll `request`, kept in `batches[batch]`, due at the
-    /// last of their arrival times before the poll's deadline.
+    /// The honest answers to `to`'s poll `request`, sent at `sent`, kept in
+    /// `batches[batch]`, due at the last of their arrival times before the poll's deadline.
     Answers {
         to: NodeId,
         request: u32,
         batch: u32,
+        sent: Nanos,
     },
     /// Exact mode: a query reaching honest node `to`; the journey of its answer, drawn when
     /// the query was sent, is `pending[slot]` (`NO_ANSWER` if `to` is down on arrival).
@@ -101,6 +102,18 @@ impl Ev {
     }
 }
 
+/// Fast mode: an honest answer in a batch, its times as offsets from its poll's start (12
+/// bytes: a node keeps about k of them a concurrent poll).
+#[derive(Debug, Clone, Copy)]
+struct Answer {
+    /// When it reaches the querier.
+    arrival: u32,
+    /// Who answers.
+    from: NodeId,
+    /// When the query reached the answerer (its answer is its preference then).
+    asked: u32,
+}
+
 /// The simulated world of an event-mode run.
 pub struct World<'a> {
     scenario: &'a Scenario,
@@ -117,7 +130,7 @@ pub struct World<'a> {
     /// Queries sent for that poll (to honest and Byzantine peers).
     open_queries: u32,
     /// Fast mode: answer batches in flight, by index; `free_batches` lists the unused ones.
-    batches: Vec<Vec<(Nanos, NodeId, Nanos)>>,
+    batches: Vec<Vec<Answer>>,
     free_batches: Vec<u32>,
     /// Exact mode: the answers drawn for queries in flight, by slot; `free_pending` lists
     /// the unused slots and `open_pending` those of the poll whose queries are being sent.
@@ -150,6 +163,9 @@ impl<'a> World<'a> {
     /// and answer through [`Node::handle`] (see the module docs).
     pub fn new(scenario: &'a Scenario, pop: Population, exact: bool) -> Result<Self, SimError> {
         let net = &scenario.network;
+        // Fast mode keeps a batch's times as 32-bit offsets from the poll's start, so a poll
+        // timeout past 2^32 ns (4.29 s) runs exact: the same run, with more events.
+        let exact = exact || nanos(net.poll_timeout) > u64::from(u32::MAX);
         let seed = scenario.seed;
         let mut shell = Shell::new(scenario)?;
         let poll_timeout = nanos(net.poll_timeout);
@@ -416,7 +432,12 @@ impl Host for World<'_> {
                 Message::Answer { request, choice },
                 trace,
             )?,
-            Ev::Answers { to, request, batch } => self.answers(now, to, request, batch, trace)?,
+            Ev::Answers {
+                to,
+                request,
+                batch,
+                sent,
+            } => self.answers(now, to, request, batch, sent, trace)?,
             Ev::Ask {
                 to,
                 from,

@@ -17,7 +17,7 @@
 //! answers is closed by its timeout as before. Every answer is handed over at the batch's
 //! time, so that each node sees its inputs in time order.
 
-use super::{Ev, World};
+use super::{Answer, Ev, World};
 use crate::node::decision::Output;
 use crate::node::NodeId;
 use crate::sim::network::Fate;
@@ -66,7 +66,8 @@ impl World<'_> {
         Ok(())
     }
 
-    /// Hands the honest answers of batch `batch` (poll `request` of node `to`) over at `now`,
+    /// Hands the honest answers of batch `batch` (poll `request` of node `to`, sent at `sent`)
+    /// over at `now`,
     /// in one call ([`Node::handle_answers`](crate::node::decision::Node::handle_answers): the
     /// same as one by one).
     pub(super) fn answers(
@@ -75,6 +76,7 @@ impl World<'_> {
         to: NodeId,
         request: u32,
         batch: u32,
+        sent: Nanos,
         trace: &mut Trace,
     ) -> Result<(), SimError> {
         let answers = std::mem::take(&mut self.batches[batch as usize]);
@@ -87,10 +89,9 @@ impl World<'_> {
             // (self-sampling) reads the same here as in turn.
             let mut handed = std::mem::take(&mut self.batch_prefs);
             handed.clear();
-            let up = |&&(arrival, _, _): &&(Nanos, NodeId, Nanos)| !self.down_at(to, arrival);
-            let read = |&(_, from, asked): &(Nanos, NodeId, Nanos)| {
-                (from, self.preference_at(from, asked))
-            };
+            let at = |offset: u32| sent + u64::from(offset);
+            let up = |a: &&Answer| !self.down_at(to, at(a.arrival));
+            let read = |a: &Answer| (a.from, self.preference_at(a.from, at(a.asked)));
             handed.extend(answers.iter().filter(up).map(read));
             let handle = |w: &mut Self, out: &mut Vec<Output>| {
                 w.on_node(now, to, |node, sampler| {
@@ -138,21 +139,33 @@ impl World<'_> {
         // answers, and a node keeps a batch per concurrent poll.
         let due = self.open.iter().filter(|a| a.0 <= deadline).count();
         answers.reserve_exact(due);
-        answers.extend(self.open.drain(..).filter(|a| a.0 <= deadline));
+        // Times as offsets from `now`: the answers kept arrive by the deadline, and fast
+        // mode runs only with poll timeouts that fit (see `World::new`).
+        debug_assert!(
+            deadline - now <= u64::from(u32::MAX),
+            "a poll timeout too long"
+        );
+        let off = |t: Nanos| (t - now) as u32;
+        let kept = self.open.drain(..).filter(|a| a.0 <= deadline);
+        answers.extend(kept.map(|(arrival, from, asked)| Answer {
+            arrival: off(arrival),
+            from,
+            asked: off(asked),
+        }));
         // Stable: answers arriving at the same time keep the order they were sent in.
-        answers.sort_by_key(|a| a.0);
+        answers.sort_by_key(|a| a.arrival);
         // A duplicated answer counts once, at its first arrival: drop the later copies, so
         // that the batch is due exactly when the last answerer's first copy lands.
         let mut i = 0;
         while i < answers.len() {
-            let from = answers[i].1;
-            if answers[..i].iter().any(|a| a.1 == from) {
+            let from = answers[i].from;
+            if answers[..i].iter().any(|a| a.from == from) {
                 answers.remove(i);
             } else {
                 i += 1;
             }
         }
-        let Some(&(last, _, _)) = answers.last() else {
+        let Some(last) = answers.last().map(|a| now + u64::from(a.arrival)) else {
             self.free_batches.push(batch);
             return false;
         };
@@ -161,6 +174,7 @@ impl World<'_> {
             to: node,
             request,
             batch,
+            sent: now,
         };
         self.shell.sched.at(last, ev);
         completes
