@@ -465,7 +465,8 @@ fn sigkill_during_sweeps_never_mixes_their_files() {
             assert!(now == a || now == b, "kill {i}: mixed sweep files {now:?}");
         }
     }
-    assert!(sweep(&out, "1").status().unwrap().success());
+    let o = sweep(&out, "1").stderr(Stdio::piped()).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(
         contents(&out),
         a,

@@ -149,12 +149,29 @@ pub struct Staging {
 /// (`runs.journal.jsonl`: an unfinished sweep, see `experiment::journal`).
 const OUTPUT_MARKERS: [&str; 3] = ["summary.json", "sweep.json", "runs.journal.jsonl"];
 
-/// Fails unless `target` is absent, an empty directory or an earlier luxsim output (one
-/// of the marker files), which a new set of outputs may replace.
+/// Whether `file` names the temporary file (`.NAME.tmp-PID`) of a writer that is gone.
+fn dead_temp(file: &str) -> bool {
+    let Some((head, pid)) = file.strip_prefix('.').and_then(|f| f.rsplit_once('-')) else {
+        return false;
+    };
+    head.ends_with(".tmp") && pid.parse().is_ok_and(|pid| !alive(pid))
+}
+
+/// Fails unless `target` is absent, an empty directory, a directory of nothing but killed
+/// writers' temporary files (a sweep killed while it wrote its first file) or an earlier
+/// luxsim output (one of the marker files), which a new set of outputs may replace.
 pub fn check_replaceable(target: &Path) -> io::Result<()> {
     if target.exists() {
+        let only_dead_temps = |dir: &Path| -> io::Result<bool> {
+            for e in fs::read_dir(dir)? {
+                if !dead_temp(&e?.file_name().to_string_lossy()) {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        };
         let is_ours = !target.is_dir()
-            || fs::read_dir(target)?.next().is_none()
+            || only_dead_temps(target)?
             || OUTPUT_MARKERS.iter().any(|m| target.join(m).exists());
         if !target.is_dir() || !is_ours {
             return Err(io::Error::new(
@@ -336,6 +353,21 @@ mod tests {
         fs::write(foreign.join("notes.txt"), b"mine").unwrap();
         let e = Staging::begin(&foreign).unwrap_err();
         assert!(e.to_string().contains("not a luxsim output"), "{e}");
+        // A directory a sweep was killed in while it wrote its first file holds only that
+        // file's temporary: luxsim's, once its writer is gone, and never while it lives.
+        let killed = root.join("killed");
+        fs::create_dir_all(&killed).unwrap();
+        let journal = killed.join("runs.journal.jsonl");
+        fs::write(sibling(&journal, "tmp", std::process::id()), b"{").unwrap();
+        assert!(check_replaceable(&killed).is_err(), "a live writer's file");
+        fs::remove_file(sibling(&journal, "tmp", std::process::id())).unwrap();
+        fs::write(sibling(&journal, "tmp", u32::MAX - 1), b"{").unwrap();
+        check_replaceable(&killed).unwrap();
+        fs::write(killed.join(".hidden"), b"mine").unwrap();
+        assert!(
+            check_replaceable(&killed).is_err(),
+            "a file of someone else's"
+        );
         assert!(Staging::begin(Path::new("/")).is_err());
         fs::remove_dir_all(root).unwrap();
     }
