@@ -180,9 +180,9 @@ pub fn run(
             let (d, nx) = (&mut decisions[ids.clone()], &mut next[ids.clone()]);
             let (p, st) = (&mut polls[ids.clone()], &mut states[ids]);
             let out = &mut outs[..batch.len()];
-            if let Some(adv) = adversary.as_mut() {
-                // The draws and the records on every core; the adversary's answers in
-                // between, in node order (see `block.rs`).
+            // With an adversary the draws run on every core and its answers in node order
+            // (see `block.rs`); then every block records, or polls in one pass.
+            let answered = if let Some(adv) = adversary.as_mut() {
                 (st.par_chunks(BLOCK), out.par_iter_mut())
                     .into_par_iter()
                     .enumerate()
@@ -190,36 +190,28 @@ pub fn run(
                 for (i, (d, out)) in d.chunks(BLOCK).zip(out.iter_mut()).enumerate() {
                     answer_block(&round, ((first + i) * BLOCK) as u32, d, adv, out);
                 }
-                let blocks = (
-                    d.par_chunks_mut(BLOCK),
-                    nx.par_chunks_mut(BLOCK),
-                    p.par_chunks_mut(BLOCK),
-                    st.par_chunks_mut(BLOCK),
-                    out.par_iter_mut(),
-                );
-                blocks
-                    .into_par_iter()
-                    .enumerate()
-                    .for_each(|(i, (d, nx, p, st, out))| {
-                        let b = first + i;
-                        record_block(&round, nodes(b, d, nx, p, st), out);
-                    });
+                true
             } else {
-                let blocks = (
-                    d.par_chunks_mut(BLOCK),
-                    nx.par_chunks_mut(BLOCK),
-                    p.par_chunks_mut(BLOCK),
-                    st.par_chunks_mut(BLOCK),
-                    out.par_iter_mut(),
-                );
-                blocks
-                    .into_par_iter()
-                    .enumerate()
-                    .for_each(|(i, (d, nx, p, st, out))| {
-                        let b = first + i;
+                false
+            };
+            let blocks = (
+                d.par_chunks_mut(BLOCK),
+                nx.par_chunks_mut(BLOCK),
+                p.par_chunks_mut(BLOCK),
+                st.par_chunks_mut(BLOCK),
+                out.par_iter_mut(),
+            );
+            blocks
+                .into_par_iter()
+                .enumerate()
+                .for_each(|(i, (d, nx, p, st, out))| {
+                    let b = first + i;
+                    if answered {
+                        record_block(&round, nodes(b, d, nx, p, st), out);
+                    } else {
                         poll_block(&round, b, nodes(b, d, nx, p, st), None, out);
-                    });
-            }
+                    }
+                });
             for out in &mut outs[..batch.len()] {
                 c.polls += out.polls;
                 c.answers += out.answers;
