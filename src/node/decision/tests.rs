@@ -97,16 +97,22 @@ fn answers_complete_a_poll_and_beta_polls_decide() {
     );
 }
 
-#[test]
-fn timeout_records_a_short_poll_and_strangers_are_ignored() {
-    let sampler = StakeSampler::validators(&[1.0; 10]).unwrap();
+/// Node 0 with one concurrent poll (local parameters), started: its outputs so far.
+fn started_with_one_poll(sampler: &StakeSampler) -> (Node, Vec<Output>) {
     let params = ConsensusParams {
         concurrent_polls: 1,
         ..local()
     };
     let mut n = Node::new(&config(0, params));
     let mut out = Vec::new();
-    n.handle(0, Input::Start, &sampler, &mut out);
+    n.handle(0, Input::Start, sampler, &mut out);
+    (n, out)
+}
+
+#[test]
+fn timeout_records_a_short_poll_and_strangers_are_ignored() {
+    let sampler = StakeSampler::validators(&[1.0; 10]).unwrap();
+    let (mut n, mut out) = started_with_one_poll(&sampler);
     let q = queries(&out);
     out.clear();
     let stranger = (0..10)
@@ -116,33 +122,11 @@ fn timeout_records_a_short_poll_and_strangers_are_ignored() {
         request: 0,
         choice: 1,
     };
-    n.handle(
-        1,
-        Input::Message {
-            from: stranger,
-            msg: answer,
-        },
-        &sampler,
-        &mut out,
-    );
-    n.handle(
-        1,
-        Input::Message {
-            from: q[0].0,
-            msg: answer,
-        },
-        &sampler,
-        &mut out,
-    );
-    n.handle(
-        1,
-        Input::Message {
-            from: q[0].0,
-            msg: answer,
-        },
-        &sampler,
-        &mut out,
-    );
+    // A stranger's answer, then one peer's answer twice: it counts once.
+    for from in [stranger, q[0].0, q[0].0] {
+        let msg = Input::Message { from, msg: answer };
+        n.handle(1, msg, &sampler, &mut out);
+    }
     assert!(out.is_empty(), "no poll finished yet");
     n.handle(
         1_000,
@@ -168,13 +152,7 @@ fn a_validator_filling_several_slots_is_asked_once_and_counted_for_each() {
     // Node 1 holds 1,000 of 1,002 units: it fills nearly every slot of a poll of k = 3
     // (local: alpha 2), is queried once, and its one answer carries the poll.
     let sampler = StakeSampler::stake_units(&[1.0, 1000.0, 1.0, 1.0], 1.0).unwrap();
-    let params = ConsensusParams {
-        concurrent_polls: 1,
-        ..local()
-    };
-    let mut n = Node::new(&config(0, params));
-    let mut out = Vec::new();
-    n.handle(0, Input::Start, &sampler, &mut out);
+    let (mut n, mut out) = started_with_one_poll(&sampler);
     let q = queries(&out);
     let peers = match out[0] {
         Output::PollOpened { peers, .. } => peers as usize,
